@@ -1,0 +1,67 @@
+//! Test kit: real Redis and Valkey servers of a named version, on free loopback ports.
+//!
+//! redtail is only as good as its agreement with real servers, so integration tests start the
+//! real thing rather than mocks:
+//!
+//! ```no_run
+//! let server = testkit::Server::start("redis-7.4");
+//! server.cmd_str(&["SET", "a", "b"]);
+//! server.cmd_str(&["SAVE"]);
+//! let rdb = std::fs::read(server.rdb_path()).unwrap();
+//! ```
+//!
+//! Servers are installed once per machine by `scripts/install-test-servers.sh NAME...` into
+//! `$REDTAIL_SERVERS` (default `~/.cache/redtail/servers`). A missing server makes the test
+//! fail with the command that installs it: a silently skipped test would hide a gap in CI.
+
+mod client;
+mod error;
+mod install;
+mod server;
+mod tansu;
+mod version;
+
+pub use client::{Client, Reply};
+pub use error::Error;
+pub use install::{install_hint, installation, require_tool, servers_dir, Installation};
+pub use server::{Server, ServerBuilder};
+pub use tansu::Broker;
+pub use version::{Product, Version};
+
+/// The Redis/Valkey servers CI installs and tests against (`scripts/install-test-servers.sh ci`,
+/// which also installs the `tansu` broker, started with [`Broker::start`]).
+///
+/// One server per RDB format generation, bounded so CI stays within its time budget.
+pub fn ci_servers() -> &'static [&'static str] {
+    &[
+        "redis-2.8",
+        "redis-3.2",
+        "redis-5.0",
+        "redis-6.2",
+        "redis-7.0",
+        "redis-7.4",
+        "redis-8.2",
+        "valkey-9.1",
+    ]
+}
+
+/// Every Redis/Valkey server the installer knows (`scripts/install-test-servers.sh all`).
+pub fn all_servers() -> &'static [&'static str] {
+    &[
+        "redis-2.8",
+        "redis-3.0",
+        "redis-3.2",
+        "redis-5.0",
+        "redis-6.0",
+        "redis-6.2",
+        "redis-7.0",
+        "redis-7.2",
+        "redis-7.4",
+        "redis-8.0",
+        "redis-8.2",
+        "valkey-8.0",
+        "valkey-8.1",
+        "valkey-9.0",
+        "valkey-9.1",
+    ]
+}
