@@ -170,24 +170,6 @@ fn blob_err(at: usize, e: BlobError) -> Stop {
     Stop::Fail(at, ErrorKind::Blob(e))
 }
 
-/// Offset of `part` inside `whole`; `part` must be a subslice of it.
-#[inline]
-fn offset_in(whole: &[u8], part: &[u8]) -> u32 {
-    (part.as_ptr() as usize - whole.as_ptr() as usize) as u32
-}
-
-/// A reference to a string inside a blob.
-#[inline]
-fn blob_ref(blob: &[u8], s: crate::Str<'_>) -> SRef {
-    match s {
-        crate::Str::Bytes(b) => {
-            let start = offset_in(blob, b);
-            SRef::Blob(start, start + b.len() as u32)
-        }
-        crate::Str::Int(i) => SRef::Int(i),
-    }
-}
-
 impl Decoder {
     pub fn new(opts: Options) -> Self {
         Decoder {
@@ -764,25 +746,25 @@ impl Decoder {
             (BlobKind::Zipmap, _) => zipmap::ZipmapIter::new(blob).and_then(|it| {
                 for pair in it {
                     let (f, v) = pair?;
-                    refs.push(blob_ref(blob, f));
-                    refs.push(blob_ref(blob, v));
+                    refs.push(SRef::in_blob(blob, f));
+                    refs.push(SRef::in_blob(blob, v));
                 }
                 Ok(())
             }),
             (BlobKind::Intset, _) => intset::IntsetIter::new(blob).map(|it| {
                 for v in it {
-                    refs.push(blob_ref(blob, v));
+                    refs.push(SRef::in_blob(blob, v));
                 }
             }),
             (BlobKind::Ziplist, _) => ziplist::ZiplistIter::new(blob).and_then(|it| {
                 for v in it {
-                    refs.push(blob_ref(blob, v?));
+                    refs.push(SRef::in_blob(blob, v?));
                 }
                 Ok(())
             }),
             (BlobKind::Listpack, _) => listpack::ListpackIter::new(blob).and_then(|it| {
                 for v in it {
-                    refs.push(blob_ref(blob, v?));
+                    refs.push(SRef::in_blob(blob, v?));
                 }
                 Ok(())
             }),

@@ -25,6 +25,18 @@ impl SRef {
     pub fn input(r: (usize, usize)) -> SRef {
         SRef::In(r.0 as u32, r.1 as u32)
     }
+
+    /// A reference to `s`, which an iterator over `blob` returned (so it lies inside `blob`).
+    #[inline]
+    pub fn in_blob(blob: &[u8], s: Str<'_>) -> SRef {
+        match s {
+            Str::Bytes(b) => {
+                let start = (b.as_ptr() as usize - blob.as_ptr() as usize) as u32;
+                SRef::Blob(start, start + b.len() as u32)
+            }
+            Str::Int(i) => SRef::Int(i),
+        }
+    }
 }
 
 /// The three places a string can point into.

@@ -80,16 +80,6 @@ fn as_int(s: Str<'_>) -> Option<i64> {
     }
 }
 
-fn blob_ref(blob: &[u8], s: Str<'_>) -> SRef {
-    match s {
-        Str::Bytes(b) => {
-            let start = (b.as_ptr() as usize - blob.as_ptr() as usize) as u32;
-            SRef::Blob(start, start + b.len() as u32)
-        }
-        Str::Int(i) => SRef::Int(i),
-    }
-}
-
 impl StreamTables {
     pub fn begin(&mut self, type_byte: u8) {
         self.type_byte = type_byte;
@@ -138,7 +128,7 @@ impl StreamTables {
         }
         for _ in 0..nfields {
             let f = it.next_required()?;
-            self.master_fields.push(blob_ref(blob, f));
+            self.master_fields.push(SRef::in_blob(blob, f));
         }
         if int(it.next_required()?, "master terminator")? != 0 {
             return Err(BlobError::new(WHAT, 0, "master entry does not end with 0"));
@@ -153,7 +143,7 @@ impl StreamTables {
             let (n, expect_lp_count) = if flags & FLAG_SAMEFIELDS != 0 {
                 for i in 0..self.master_fields.len() {
                     let v = it.next_required()?;
-                    self.pairs.push((self.master_fields[i], blob_ref(blob, v)));
+                    self.pairs.push((self.master_fields[i], SRef::in_blob(blob, v)));
                 }
                 let n = self.master_fields.len() as i64;
                 (n, n + 3)
@@ -165,7 +155,7 @@ impl StreamTables {
                 for _ in 0..n {
                     let f = it.next_required()?;
                     let v = it.next_required()?;
-                    self.pairs.push((blob_ref(blob, f), blob_ref(blob, v)));
+                    self.pairs.push((SRef::in_blob(blob, f), SRef::in_blob(blob, v)));
                 }
                 (n, 2 * n + 4)
             };
