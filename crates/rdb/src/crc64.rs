@@ -112,11 +112,9 @@ occaecat cupidatat non proident, sunt in culpa qui officia deserunt mollit anim 
 
     #[test]
     fn matches_reference_at_every_length_and_split() {
-        let data: Vec<u8> =
-            (0..2000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-        for len in (0..data.len())
-            .step_by(37)
-            .chain([1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257])
+        let data: Vec<u8> = (0..2000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        for len in
+            (0..data.len()).step_by(37).chain([1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257])
         {
             let want = reference(&data[..len]);
             assert_eq!(crc64(&data[..len]), want, "len {len}");

@@ -8,7 +8,7 @@
 //! emitted one by one, so nothing is copied.
 
 use crate::crc64::Crc64;
-use crate::cursor::{Cursor, Len, Unit, Stop, ENC_INT16, ENC_INT32, ENC_INT8, ENC_LZF};
+use crate::cursor::{Cursor, Len, Stop, Unit, ENC_INT16, ENC_INT32, ENC_INT8, ENC_LZF};
 use crate::error::{BlobError, Error, ErrorKind, Result};
 use crate::event::*;
 use crate::format::{Family, Format};
@@ -85,7 +85,9 @@ enum Plain {
     Zset2,
     Hash,
     /// Redis 24: TTLs relative to a per-key minimum.
-    HashMetadata { min_expire: i64 },
+    HashMetadata {
+        min_expire: i64,
+    },
     /// Redis 22 (7.4 release candidates): absolute TTLs.
     HashMetadataPreGa,
     /// Valkey 22.
@@ -97,12 +99,25 @@ enum State {
     Magic,
     Top,
     StringValue,
-    Plain { kind: Plain, remaining: u64 },
+    Plain {
+        kind: Plain,
+        remaining: u64,
+    },
     /// The next unit is a blob holding the whole value.
-    BlobValue { kind: BlobKind, items: BlobItems, min_expire: Option<i64> },
+    BlobValue {
+        kind: BlobKind,
+        items: BlobItems,
+        min_expire: Option<i64>,
+    },
     /// Emitting elements of the parsed blob.
-    Blob { items: BlobItems, then: After },
-    Quicklist { remaining: u64, v2: bool },
+    Blob {
+        items: BlobItems,
+        then: After,
+    },
+    Quicklist {
+        remaining: u64,
+        v2: bool,
+    },
     Stream(StreamPhase),
     Module,
     KeyEnd,
@@ -531,10 +546,7 @@ impl Decoder {
                 self.pending = Pending::SlotImport(job, ranges);
                 Ok(Flow::Event)
             }
-            0xF3 => c.fail(
-                start,
-                ErrorKind::UnsupportedOpcode { op, name: "KEY_META", format: format.to_string() },
-            ),
+            0xF3 => c.fail(start, ErrorKind::UnsupportedOpcode { op, name: "KEY_META", format: format.to_string() }),
             0xF0..=0xF2 => c.fail(start, ErrorKind::Invalid(format!("unknown opcode {op:#04x} in {format}"))),
             ty => self.key_header(c, start, ty),
         }
@@ -562,7 +574,7 @@ impl Decoder {
                 };
                 State::StringValue
             }
-            1 | 2 | 3 | 4 | 5 => {
+            1..=5 => {
                 let n = c.length()?;
                 let (kind, min) = match ty {
                     1 => (Plain::List, 1),
@@ -778,7 +790,7 @@ impl Decoder {
             BlobItems::HashTtl => 3,
             BlobItems::StreamNode => 1,
         };
-        if self.blob_refs.len() % group != 0 {
+        if !self.blob_refs.len().is_multiple_of(group) {
             let what = format!("{} elements, not a multiple of {group}", self.blob_refs.len());
             return c.fail(str_start, ErrorKind::Blob(BlobError::new("compact value", 0, what)));
         }
@@ -906,10 +918,8 @@ impl Decoder {
         let start = c.pos;
         let id = c.length()?;
         module::skip_opcodes(c)?;
-        self.pending = Pending::Item(ItemRef::Module {
-            encver: module::encver_of(id),
-            raw: SRef::input((start, c.pos)),
-        });
+        self.pending =
+            Pending::Item(ItemRef::Module { encver: module::encver_of(id), raw: SRef::input((start, c.pos)) });
         self.state = State::KeyEnd;
         Ok(Flow::Event)
     }
@@ -1045,10 +1055,8 @@ impl Decoder {
             P::Consumers { remaining, groups } => {
                 let name = self.read_str(c)?;
                 let (seen_time_ms, active_time_ms, pending) = self.stream.read_consumer(c)?;
-                self.pending =
-                    Pending::Item(ItemRef::StreamConsumer { name, seen_time_ms, active_time_ms, pending });
-                self.state =
-                    State::Stream(P::ConsumerPel { remaining: pending, consumers: remaining - 1, groups });
+                self.pending = Pending::Item(ItemRef::StreamConsumer { name, seen_time_ms, active_time_ms, pending });
+                self.state = State::Stream(P::ConsumerPel { remaining: pending, consumers: remaining - 1, groups });
                 Ok(Flow::Event)
             }
             P::ConsumerPel { remaining: 0, consumers, groups } => {

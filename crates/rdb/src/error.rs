@@ -42,7 +42,9 @@ pub enum ErrorKind {
     ChecksumMismatch { stored: u64, computed: u64 },
     #[error("corrupt {0}")]
     Blob(BlobError),
-    #[error("module value of type 6 (Redis 4.0 release candidate) cannot be skipped: it does not describe its own length")]
+    #[error(
+        "module value of type 6 (Redis 4.0 release candidate) cannot be skipped: it does not describe its own length"
+    )]
     ModulePreGa,
     #[error("{0}")]
     Invalid(String),

@@ -202,20 +202,50 @@ pub enum Item<'a> {
     String(Str<'a>),
     ListElement(Str<'a>),
     SetMember(Str<'a>),
-    ZsetEntry { member: Str<'a>, score: f64 },
-    HashField { field: Str<'a>, value: Str<'a>, expire_at_ms: Option<i64> },
-    StreamEntry { id: StreamId, fields: StreamFields<'a> },
+    ZsetEntry {
+        member: Str<'a>,
+        score: f64,
+    },
+    HashField {
+        field: Str<'a>,
+        value: Str<'a>,
+        expire_at_ms: Option<i64>,
+    },
+    StreamEntry {
+        id: StreamId,
+        fields: StreamFields<'a>,
+    },
     StreamMeta(StreamMeta),
     /// A consumer group; its pending entries follow, then its consumers.
-    StreamGroup { name: Str<'a>, last_id: StreamId, entries_read: Option<u64>, pending: u64 },
+    StreamGroup {
+        name: Str<'a>,
+        last_id: StreamId,
+        entries_read: Option<u64>,
+        pending: u64,
+    },
     /// One entry of the current group's pending entries list.
-    StreamPending { id: StreamId, delivery_time_ms: i64, delivery_count: u64 },
-    StreamConsumer { name: Str<'a>, seen_time_ms: i64, active_time_ms: i64, pending: u64 },
+    StreamPending {
+        id: StreamId,
+        delivery_time_ms: i64,
+        delivery_count: u64,
+    },
+    StreamConsumer {
+        name: Str<'a>,
+        seen_time_ms: i64,
+        active_time_ms: i64,
+        pending: u64,
+    },
     /// One ID of the current consumer's pending list.
-    StreamConsumerPending { id: StreamId },
+    StreamConsumerPending {
+        id: StreamId,
+    },
     /// A module value: its name, encoding version and the raw value bytes (module id and
     /// opcodes through the EOF opcode), kept so that it can be restored elsewhere.
-    Module { name: &'a str, encver: u16, raw: &'a [u8] },
+    Module {
+        name: &'a str,
+        encver: u16,
+        raw: &'a [u8],
+    },
 }
 
 /// How the trailing checksum turned out.
@@ -235,23 +265,50 @@ pub enum Checksum {
 pub enum Event<'a> {
     /// The file header.
     Begin(Format),
-    Aux { key: Str<'a>, value: Str<'a> },
+    Aux {
+        key: Str<'a>,
+        value: Str<'a>,
+    },
     /// SELECTDB: keys that follow belong to `db`.
     SelectDb(u64),
     /// RESIZEDB hint.
-    ResizeDb { db_size: u64, expires_size: u64 },
+    ResizeDb {
+        db_size: u64,
+        expires_size: u64,
+    },
     /// Redis 7.4 cluster SLOT_INFO hint.
-    SlotInfo { slot: u64, size: u64, expires_size: u64 },
+    SlotInfo {
+        slot: u64,
+        size: u64,
+        expires_size: u64,
+    },
     /// Valkey 9 atomic slot migration record.
-    SlotImport { job: Str<'a>, ranges: Vec<(u64, u64)> },
-    ModuleAux { name: &'a str, encver: u16, when: u64, raw: &'a [u8] },
+    SlotImport {
+        job: Str<'a>,
+        ranges: Vec<(u64, u64)>,
+    },
+    ModuleAux {
+        name: &'a str,
+        encver: u16,
+        when: u64,
+        raw: &'a [u8],
+    },
     /// A function library's source (FUNCTION2).
-    Function { code: Str<'a> },
+    Function {
+        code: Str<'a>,
+    },
     /// A 7.0 release-candidate function (FUNCTION_PRE_GA).
-    FunctionPreGa { name: Str<'a>, engine: Str<'a>, description: Option<Str<'a>>, code: Str<'a> },
+    FunctionPreGa {
+        name: Str<'a>,
+        engine: Str<'a>,
+        description: Option<Str<'a>>,
+        code: Str<'a>,
+    },
     Key(KeyInfo<'a>),
     Item(Item<'a>),
     KeyEnd,
     /// The EOF opcode and checksum. Nothing follows.
-    End { checksum: Checksum },
+    End {
+        checksum: Checksum,
+    },
 }

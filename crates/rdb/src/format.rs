@@ -87,14 +87,8 @@ mod tests {
 
     #[test]
     fn magic() {
-        assert_eq!(
-            Format::from_magic(b"REDIS0012"),
-            Some(Format { family: Family::Redis, version: 12 })
-        );
-        assert_eq!(
-            Format::from_magic(b"VALKEY080"),
-            Some(Format { family: Family::Valkey, version: 80 })
-        );
+        assert_eq!(Format::from_magic(b"REDIS0012"), Some(Format { family: Family::Redis, version: 12 }));
+        assert_eq!(Format::from_magic(b"VALKEY080"), Some(Format { family: Family::Valkey, version: 80 }));
         let future = Format::from_magic(b"VALKEY987").unwrap();
         assert!(!future.is_supported());
         assert!(!Format::from_magic(b"REDIS0014").unwrap().is_supported());

@@ -26,19 +26,11 @@ impl<'a> IntsetIter<'a> {
     /// `8 + length * width` bytes, and the elements are strictly ascending.
     pub fn new(blob: &'a [u8]) -> Result<Self, BlobError> {
         let Some(header) = blob.get(..HEADER) else {
-            return Err(BlobError::new(
-                BLOB,
-                0,
-                format!("{} bytes is shorter than the 8-byte header", blob.len()),
-            ));
+            return Err(BlobError::new(BLOB, 0, format!("{} bytes is shorter than the 8-byte header", blob.len())));
         };
         let width = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
         if !matches!(width, 2 | 4 | 8) {
-            return Err(BlobError::new(
-                BLOB,
-                0,
-                format!("invalid encoding {width} (must be 2, 4 or 8)"),
-            ));
+            return Err(BlobError::new(BLOB, 0, format!("invalid encoding {width} (must be 2, 4 or 8)")));
         }
         let count = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as u64;
         let want = HEADER as u64 + count * width as u64;
@@ -46,21 +38,15 @@ impl<'a> IntsetIter<'a> {
             return Err(BlobError::new(
                 BLOB,
                 4,
-                format!(
-                    "{count} elements of {width} bytes need {want} bytes but the blob has {}",
-                    blob.len()
-                ),
+                format!("{count} elements of {width} bytes need {want} bytes but the blob has {}", blob.len()),
             ));
         }
         let rest = &blob[HEADER..];
         let unordered = match width {
             2 => first_unordered(rest.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]]))),
-            4 => first_unordered(
-                rest.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-            ),
+            4 => first_unordered(rest.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
             _ => first_unordered(
-                rest.chunks_exact(8)
-                    .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])),
+                rest.chunks_exact(8).map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])),
             ),
         };
         if let Some((index, prev, v)) = unordered {
@@ -82,9 +68,7 @@ impl<'a> IntsetIter<'a> {
 
 /// The first element not greater than its predecessor: (index, previous, element).
 #[inline]
-fn first_unordered<T: PartialOrd + Copy + Into<i64>>(
-    mut it: impl Iterator<Item = T>,
-) -> Option<(usize, i64, i64)> {
+fn first_unordered<T: PartialOrd + Copy + Into<i64>>(mut it: impl Iterator<Item = T>) -> Option<(usize, i64, i64)> {
     let mut prev = it.next()?;
     for (i, v) in it.enumerate() {
         if v <= prev {
@@ -190,10 +174,7 @@ mod tests {
         }
         let mut b = build(2, &[1, 2]);
         b.push(0);
-        assert!(IntsetIter::new(&b)
-            .unwrap_err()
-            .what
-            .contains("need 12 bytes but the blob has 13"));
+        assert!(IntsetIter::new(&b).unwrap_err().what.contains("need 12 bytes but the blob has 13"));
         let b = build(2, &[1, 2]);
         assert!(IntsetIter::new(&b[..b.len() - 1]).is_err());
         // A huge length cannot overflow the size computation.

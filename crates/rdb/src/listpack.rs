@@ -45,27 +45,15 @@ impl<'a> ListpackIter<'a> {
     /// Checks the header: `total_bytes` equals the blob length and the last byte is `0xFF`.
     pub fn new(blob: &'a [u8]) -> Result<Self, BlobError> {
         if blob.len() < HEADER + 1 {
-            return Err(BlobError::new(
-                BLOB,
-                0,
-                format!("{} bytes is shorter than the 7-byte minimum", blob.len()),
-            ));
+            return Err(BlobError::new(BLOB, 0, format!("{} bytes is shorter than the 7-byte minimum", blob.len())));
         }
         let total = u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]) as u64;
         if total != blob.len() as u64 {
-            return Err(BlobError::new(
-                BLOB,
-                0,
-                format!("header says {total} bytes but the blob has {}", blob.len()),
-            ));
+            return Err(BlobError::new(BLOB, 0, format!("header says {total} bytes but the blob has {}", blob.len())));
         }
         let last = blob.len() - 1;
         if blob[last] != END {
-            return Err(BlobError::new(
-                BLOB,
-                last,
-                format!("last byte is {:#04x}, not the 0xff end byte", blob[last]),
-            ));
+            return Err(BlobError::new(BLOB, last, format!("last byte is {:#04x}, not the 0xff end byte", blob[last])));
         }
         Ok(ListpackIter {
             body: &blob[..last],
@@ -131,11 +119,7 @@ impl<'a> ListpackIter<'a> {
 
     #[cold]
     fn ended_early(&self, what: &str) -> BlobError {
-        BlobError::new(
-            BLOB,
-            self.pos,
-            format!("listpack ended early: expected {what} after {} entries", self.seen),
-        )
+        BlobError::new(BLOB, self.pos, format!("listpack ended early: expected {what} after {} entries", self.seen))
     }
 
     /// Reads the next entry; `Ok(None)` at a valid end.
@@ -173,19 +157,10 @@ impl<'a> ListpackIter<'a> {
                     return Err(BlobError::new(
                         BLOB,
                         start,
-                        format!(
-                            "end byte at {start}, before the end of the {}-byte blob",
-                            body.len() + 1
-                        ),
+                        format!("end byte at {start}, before the end of the {}-byte blob", body.len() + 1),
                     ))
                 }
-                _ => {
-                    return Err(BlobError::new(
-                        BLOB,
-                        start,
-                        format!("invalid entry encoding byte {b:#04x}"),
-                    ))
-                }
+                _ => return Err(BlobError::new(BLOB, start, format!("invalid entry encoding byte {b:#04x}"))),
             }
         };
         let back = start + len;
@@ -202,10 +177,7 @@ impl<'a> ListpackIter<'a> {
             return Err(BlobError::new(
                 BLOB,
                 4,
-                format!(
-                    "header says {} entries but the listpack holds {}",
-                    self.declared, self.seen
-                ),
+                format!("header says {} entries but the listpack holds {}", self.declared, self.seen),
             ));
         }
         Ok(None)
@@ -286,17 +258,10 @@ fn encode_backlen(l: u64) -> ([u8; 5], usize) {
 
 /// A string of `len` bytes whose data starts `hdr` bytes into the entry at `start`.
 #[inline(always)]
-fn str_at(
-    body: &[u8],
-    start: usize,
-    hdr: usize,
-    len: usize,
-) -> Result<(Str<'_>, usize), BlobError> {
+fn str_at(body: &[u8], start: usize, hdr: usize, len: usize) -> Result<(Str<'_>, usize), BlobError> {
     match body.get(start + hdr..).and_then(|r| r.get(..len)) {
         Some(s) => Ok((Str::Bytes(s), hdr + len)),
-        None => {
-            Err(BlobError::new(BLOB, start, format!("{len}-byte string overruns the listpack")))
-        }
+        None => Err(BlobError::new(BLOB, start, format!("{len}-byte string overruns the listpack"))),
     }
 }
 
@@ -368,24 +333,16 @@ pub(crate) mod tests {
     pub fn enc(e: &E) -> Vec<u8> {
         match *e {
             E::S(s) if s.len() < 64 => [&[0x80 | s.len() as u8][..], s].concat(),
-            E::S(s) if s.len() < 4096 => {
-                [&[0xE0 | (s.len() >> 8) as u8, s.len() as u8][..], s].concat()
-            }
+            E::S(s) if s.len() < 4096 => [&[0xE0 | (s.len() >> 8) as u8, s.len() as u8][..], s].concat(),
             E::S(s) => [&[0xF0][..], &(s.len() as u32).to_le_bytes(), s].concat(),
             E::I(v @ 0..=127) => vec![v as u8],
             E::I(v @ -4096..=4095) => {
                 let u = if v < 0 { (1 << 13) + v } else { v };
                 vec![0xC0 | (u >> 8) as u8, u as u8]
             }
-            E::I(v) if i16::try_from(v).is_ok() => {
-                [&[0xF1][..], &(v as i16).to_le_bytes()].concat()
-            }
-            E::I(v) if (-(1 << 23)..(1 << 23)).contains(&v) => {
-                [&[0xF2][..], &(v as i32).to_le_bytes()[..3]].concat()
-            }
-            E::I(v) if i32::try_from(v).is_ok() => {
-                [&[0xF3][..], &(v as i32).to_le_bytes()].concat()
-            }
+            E::I(v) if i16::try_from(v).is_ok() => [&[0xF1][..], &(v as i16).to_le_bytes()].concat(),
+            E::I(v) if (-(1 << 23)..(1 << 23)).contains(&v) => [&[0xF2][..], &(v as i32).to_le_bytes()[..3]].concat(),
+            E::I(v) if i32::try_from(v).is_ok() => [&[0xF3][..], &(v as i32).to_le_bytes()].concat(),
             E::I(v) => [&[0xF4][..], &v.to_le_bytes()].concat(),
         }
     }
@@ -430,8 +387,7 @@ pub(crate) mod tests {
     #[test]
     fn every_string_form_and_boundary() {
         let s = |n: usize| vec![b'x'; n];
-        let lens =
-            [0usize, 1, 63, 64, 125, 126, 127, 4095, 4096, 16380, 16381, 16382, 16383, 70000];
+        let lens = [0usize, 1, 63, 64, 125, 126, 127, 4095, 4096, 16380, 16381, 16382, 16383, 70000];
         let strs: Vec<Vec<u8>> = lens.iter().map(|&n| s(n)).collect();
         let lp = build(&strs.iter().map(|v| E::S(v)).collect::<Vec<_>>());
         let got = all(&lp).unwrap();
@@ -490,10 +446,7 @@ pub(crate) mod tests {
         let got = all(&lp).unwrap();
         assert_eq!(got, vals.iter().map(|&v| Str::Int(v)).collect::<Vec<_>>());
         // Wider forms for small values (not what Redis writes, but valid) decode too.
-        let lp = build_raw(
-            &[vec![0xF4, 5, 0, 0, 0, 0, 0, 0, 0], vec![0xC0, 0x05], vec![0xDF, 0xFF]],
-            None,
-        );
+        let lp = build_raw(&[vec![0xF4, 5, 0, 0, 0, 0, 0, 0, 0], vec![0xC0, 0x05], vec![0xDF, 0xFF]], None);
         assert_eq!(all(&lp).unwrap(), vec![Str::Int(5), Str::Int(5), Str::Int(-1)]);
     }
 
@@ -519,10 +472,7 @@ pub(crate) mod tests {
     #[test]
     fn count_mismatch() {
         let lp = build_raw(&[enc(&E::I(1))], Some(0));
-        assert!(all(&lp)
-            .unwrap_err()
-            .what
-            .contains("header says 0 entries but the listpack holds 1"));
+        assert!(all(&lp).unwrap_err().what.contains("header says 0 entries but the listpack holds 1"));
         let lp = build_raw(&[enc(&E::I(1))], Some(2));
         assert!(all(&lp).is_err());
     }
@@ -601,8 +551,7 @@ pub(crate) mod tests {
 
     #[test]
     fn next_i64_and_next_required() {
-        let lp =
-            build(&[E::I(-7), E::S(b"123"), E::S(b"-9223372036854775808"), E::S(b"12a"), E::I(1)]);
+        let lp = build(&[E::I(-7), E::S(b"123"), E::S(b"-9223372036854775808"), E::S(b"12a"), E::I(1)]);
         let mut it = ListpackIter::new(&lp).unwrap();
         assert_eq!(it.next_i64(), Ok(-7));
         assert_eq!(it.next_i64(), Ok(123));
@@ -667,15 +616,7 @@ pub(crate) mod tests {
     #[test]
     fn never_panics_on_mutations() {
         let big = vec![b'q'; 300];
-        let base = build(&[
-            E::S(b"hello"),
-            E::I(7),
-            E::S(&big),
-            E::I(-70000),
-            E::I(i64::MIN),
-            E::S(b""),
-            E::I(-3),
-        ]);
+        let base = build(&[E::S(b"hello"), E::I(7), E::S(&big), E::I(-70000), E::I(i64::MIN), E::S(b""), E::I(-3)]);
         let mut x = 0x8765_4321u32;
         for _ in 0..20000 {
             let mut lp = base.clone();
@@ -702,9 +643,8 @@ pub(crate) mod tests {
     #[test]
     #[ignore]
     fn bench_throughput() {
-        let entries: Vec<E> = (0..500)
-            .map(|i| if i % 2 == 0 { E::S(b"field:0000000123") } else { E::I(i * 1000) })
-            .collect();
+        let entries: Vec<E> =
+            (0..500).map(|i| if i % 2 == 0 { E::S(b"field:0000000123") } else { E::I(i * 1000) }).collect();
         let lp = build(&entries);
         let rounds = 200_000;
         let mut n = 0usize;

@@ -57,10 +57,7 @@ pub fn decompress(src: &[u8], declared_len: usize, out: &mut Vec<u8>) -> Result<
         return Err(BlobError::new(
             BLOB,
             0,
-            format!(
-                "declared length {declared_len} is more than {} bytes of LZF data can expand to",
-                src.len()
-            ),
+            format!("declared length {declared_len} is more than {} bytes of LZF data can expand to", src.len()),
         ));
     }
     let base = out.len();
@@ -98,11 +95,7 @@ fn run(src: &[u8], dst: &mut [u8]) -> Result<(), BlobError> {
                 let lit = match src.get(ip..).and_then(|r| r.get(..n)) {
                     Some(lit) => lit,
                     None => {
-                        return Err(BlobError::new(
-                            BLOB,
-                            token,
-                            format!("literal run of {n} bytes overruns the input"),
-                        ))
+                        return Err(BlobError::new(BLOB, token, format!("literal run of {n} bytes overruns the input")))
                     }
                 };
                 match dst.get_mut(op..).and_then(|r| r.get_mut(..n)) {
@@ -223,8 +216,7 @@ mod tests {
         };
         // Like liblzf: remember the last position of each 3-byte prefix.
         let mut table = vec![usize::MAX; 1 << 14];
-        let hash =
-            |p: &[u8]| ((p[0] as usize) << 8 ^ (p[1] as usize) << 4 ^ p[2] as usize) & 0x3FFF;
+        let hash = |p: &[u8]| ((p[0] as usize) << 8 ^ (p[1] as usize) << 4 ^ p[2] as usize) & 0x3FFF;
         let mut i = 0;
         while i < input.len() {
             let mut best = (0usize, 0usize);
@@ -532,8 +524,7 @@ mod tests {
     #[test]
     #[ignore]
     fn bench_throughput() {
-        let words: &[&[u8]] =
-            &[b"user:", b"session", b"{\"id\":", b"\"name\":\"", b"true", b"null", b", "];
+        let words: &[&[u8]] = &[b"user:", b"session", b"{\"id\":", b"\"name\":\"", b"true", b"null", b", "];
         let mut x = 1u32;
         let mut input = Vec::new();
         while input.len() < 64 << 20 {
@@ -542,8 +533,7 @@ mod tests {
             input.extend_from_slice(w);
             input.extend_from_slice(itoa::Buffer::new().format(x % 100_000).as_bytes());
         }
-        let blocks: Vec<(Vec<u8>, usize)> =
-            input.chunks(4096).take(2000).map(|b| (compress(b), b.len())).collect();
+        let blocks: Vec<(Vec<u8>, usize)> = input.chunks(4096).take(2000).map(|b| (compress(b), b.len())).collect();
         let total: usize = blocks.iter().map(|b| b.1).sum();
         let ctotal: usize = blocks.iter().map(|b| b.0.len()).sum();
         let mut out = Vec::new();
@@ -555,10 +545,6 @@ mod tests {
             }
         }
         let secs = t.elapsed().as_secs_f64();
-        println!(
-            "lzf: {:.2} GB/s output, ratio {:.2}",
-            20.0 * total as f64 / secs / 1e9,
-            total as f64 / ctotal as f64
-        );
+        println!("lzf: {:.2} GB/s output, ratio {:.2}", 20.0 * total as f64 / secs / 1e9, total as f64 / ctotal as f64);
     }
 }

@@ -148,6 +148,8 @@ impl Parser {
         self.dec.event(&self.buf[self.start..self.end])
     }
 
+    // A lending iterator: each event borrows the parser's buffer, which `Iterator` cannot express.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Step<'_>> {
         Ok(match self.poll()? {
             Poll::Event => Step::Event(self.event()),

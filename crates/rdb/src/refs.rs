@@ -87,13 +87,33 @@ pub(crate) enum ItemRef {
     Zset(SRef, f64),
     Hash(SRef, SRef, Option<i64>),
     /// An entry of the current stream node; `pairs` indexes the decoder's pair table.
-    StreamEntry { id: StreamId, pairs: (u32, u32) },
+    StreamEntry {
+        id: StreamId,
+        pairs: (u32, u32),
+    },
     StreamMeta(StreamMeta),
-    StreamGroup { name: SRef, last_id: StreamId, entries_read: Option<u64>, pending: u64 },
-    StreamPending { id: StreamId, delivery_time_ms: i64, delivery_count: u64 },
-    StreamConsumer { name: SRef, seen_time_ms: i64, active_time_ms: i64, pending: u64 },
+    StreamGroup {
+        name: SRef,
+        last_id: StreamId,
+        entries_read: Option<u64>,
+        pending: u64,
+    },
+    StreamPending {
+        id: StreamId,
+        delivery_time_ms: i64,
+        delivery_count: u64,
+    },
+    StreamConsumer {
+        name: SRef,
+        seen_time_ms: i64,
+        active_time_ms: i64,
+        pending: u64,
+    },
     StreamConsumerPending(StreamId),
-    Module { encver: u16, raw: SRef },
+    Module {
+        encver: u16,
+        raw: SRef,
+    },
 }
 
 #[derive(Clone, Debug)]

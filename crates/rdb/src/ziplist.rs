@@ -45,11 +45,7 @@ impl<'a> ZiplistIter<'a> {
     /// the last byte is the `0xFF` end byte.
     pub fn new(blob: &'a [u8]) -> Result<Self, BlobError> {
         if blob.len() < HEADER + 1 {
-            return Err(BlobError::new(
-                BLOB,
-                0,
-                format!("{} bytes is shorter than the 11-byte minimum", blob.len()),
-            ));
+            return Err(BlobError::new(BLOB, 0, format!("{} bytes is shorter than the 11-byte minimum", blob.len())));
         }
         let zlbytes = u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]) as u64;
         if zlbytes != blob.len() as u64 {
@@ -69,11 +65,7 @@ impl<'a> ZiplistIter<'a> {
         }
         let last = blob.len() - 1;
         if blob[last] != END {
-            return Err(BlobError::new(
-                BLOB,
-                last,
-                format!("last byte is {:#04x}, not the 0xff end byte", blob[last]),
-            ));
+            return Err(BlobError::new(BLOB, last, format!("last byte is {:#04x}, not the 0xff end byte", blob[last])));
         }
         Ok(ZiplistIter {
             body: &blob[..last],
@@ -121,10 +113,7 @@ impl<'a> ZiplistIter<'a> {
                 return Err(BlobError::new(
                     BLOB,
                     start,
-                    format!(
-                        "end byte at {start}, before the end of the {}-byte blob",
-                        body.len() + 1
-                    ),
+                    format!("end byte at {start}, before the end of the {}-byte blob", body.len() + 1),
                 ))
             }
         };
@@ -132,19 +121,14 @@ impl<'a> ZiplistIter<'a> {
             return Err(BlobError::new(
                 BLOB,
                 start,
-                format!(
-                    "bad back-length: prevlen {prevlen}, but the previous entry is {} bytes",
-                    self.prev_len
-                ),
+                format!("bad back-length: prevlen {prevlen}, but the previous entry is {} bytes", self.prev_len),
             ));
         }
         let Some(&enc) = body.get(p) else { return Err(overrun(start, "encoding")) };
         let (value, next) = match enc >> 6 {
             0 => str_at(body, start, p + 1, (enc & 0x3F) as usize)?,
             1 => match body.get(p + 1) {
-                Some(&lo) => {
-                    str_at(body, start, p + 2, ((enc as usize & 0x3F) << 8) | lo as usize)?
-                }
+                Some(&lo) => str_at(body, start, p + 2, ((enc as usize & 0x3F) << 8) | lo as usize)?,
                 None => return Err(overrun(start, "string length")),
             },
             2 => match body.get(p + 1..p + 5) {
@@ -166,13 +150,7 @@ impl<'a> ZiplistIter<'a> {
                     }
                     0xD0 => (i32::from_le_bytes(fixed(body, start, d)?) as i64, 4),
                     0xE0 => (i64::from_le_bytes(fixed(body, start, d)?), 8),
-                    _ => {
-                        return Err(BlobError::new(
-                            BLOB,
-                            p,
-                            format!("invalid entry encoding byte {enc:#04x}"),
-                        ))
-                    }
+                    _ => return Err(BlobError::new(BLOB, p, format!("invalid entry encoding byte {enc:#04x}"))),
                 };
                 (Str::Int(v), d + n)
             }
@@ -190,10 +168,7 @@ impl<'a> ZiplistIter<'a> {
             return Err(BlobError::new(
                 BLOB,
                 8,
-                format!(
-                    "header says {} entries but the ziplist holds {}",
-                    self.declared, self.seen
-                ),
+                format!("header says {} entries but the ziplist holds {}", self.declared, self.seen),
             ));
         }
         Ok(None)
@@ -277,21 +252,13 @@ pub(crate) mod tests {
     fn enc(e: &E) -> Vec<u8> {
         match *e {
             E::S(s) if s.len() < 64 => [&[s.len() as u8][..], s].concat(),
-            E::S(s) if s.len() < 16384 => {
-                [&[0x40 | (s.len() >> 8) as u8, s.len() as u8][..], s].concat()
-            }
+            E::S(s) if s.len() < 16384 => [&[0x40 | (s.len() >> 8) as u8, s.len() as u8][..], s].concat(),
             E::S(s) => [&[0x80][..], &(s.len() as u32).to_be_bytes(), s].concat(),
             E::I(v @ 0..=12) => vec![0xF1 + v as u8],
             E::I(v) if i8::try_from(v).is_ok() => vec![0xFE, v as i8 as u8],
-            E::I(v) if i16::try_from(v).is_ok() => {
-                [&[0xC0][..], &(v as i16).to_le_bytes()].concat()
-            }
-            E::I(v) if (-(1 << 23)..(1 << 23)).contains(&v) => {
-                [&[0xF0][..], &(v as i32).to_le_bytes()[..3]].concat()
-            }
-            E::I(v) if i32::try_from(v).is_ok() => {
-                [&[0xD0][..], &(v as i32).to_le_bytes()].concat()
-            }
+            E::I(v) if i16::try_from(v).is_ok() => [&[0xC0][..], &(v as i16).to_le_bytes()].concat(),
+            E::I(v) if (-(1 << 23)..(1 << 23)).contains(&v) => [&[0xF0][..], &(v as i32).to_le_bytes()[..3]].concat(),
+            E::I(v) if i32::try_from(v).is_ok() => [&[0xD0][..], &(v as i32).to_le_bytes()].concat(),
             E::I(v) => [&[0xE0][..], &v.to_le_bytes()].concat(),
         }
     }
@@ -350,13 +317,7 @@ pub(crate) mod tests {
         let got = all(&zl).unwrap();
         assert_eq!(
             got,
-            vec![
-                Str::Bytes(b""),
-                Str::Bytes(&s63),
-                Str::Bytes(&s64),
-                Str::Bytes(&s16383),
-                Str::Bytes(&s16384)
-            ]
+            vec![Str::Bytes(b""), Str::Bytes(&s63), Str::Bytes(&s64), Str::Bytes(&s16383), Str::Bytes(&s16384)]
         );
     }
 
@@ -401,10 +362,7 @@ pub(crate) mod tests {
         // A 300-byte string forces the next entry's prevlen into the 5-byte form.
         let big = vec![b'x'; 300];
         let zl = build(&[E::S(&big), E::I(1000), E::I(-5_000_000_000)]);
-        assert_eq!(
-            all(&zl).unwrap(),
-            vec![Str::Bytes(&big), Str::Int(1000), Str::Int(-5_000_000_000)]
-        );
+        assert_eq!(all(&zl).unwrap(), vec![Str::Bytes(&big), Str::Int(1000), Str::Int(-5_000_000_000)]);
     }
 
     #[test]
@@ -545,8 +503,7 @@ pub(crate) mod tests {
     #[test]
     fn never_panics_on_mutations() {
         let big = vec![b'q'; 300];
-        let base =
-            build(&[E::S(b"hello"), E::I(7), E::S(&big), E::I(-70000), E::I(i64::MIN), E::S(b"")]);
+        let base = build(&[E::S(b"hello"), E::I(7), E::S(&big), E::I(-70000), E::I(i64::MIN), E::S(b"")]);
         let mut x = 0x1234_5678u32;
         for _ in 0..20000 {
             let mut zl = base.clone();
@@ -571,9 +528,8 @@ pub(crate) mod tests {
     #[test]
     #[ignore]
     fn bench_throughput() {
-        let entries: Vec<E> = (0..500)
-            .map(|i| if i % 2 == 0 { E::S(b"field:0000000123") } else { E::I(i * 1000) })
-            .collect();
+        let entries: Vec<E> =
+            (0..500).map(|i| if i % 2 == 0 { E::S(b"field:0000000123") } else { E::I(i * 1000) }).collect();
         let zl = build(&entries);
         let t = std::time::Instant::now();
         let rounds = 200_000;

@@ -37,19 +37,11 @@ impl<'a> ZipmapIter<'a> {
     /// `0xFF`.
     pub fn new(blob: &'a [u8]) -> Result<Self, BlobError> {
         if blob.len() < 2 {
-            return Err(BlobError::new(
-                BLOB,
-                0,
-                format!("{} bytes is shorter than the 2-byte minimum", blob.len()),
-            ));
+            return Err(BlobError::new(BLOB, 0, format!("{} bytes is shorter than the 2-byte minimum", blob.len())));
         }
         let last = blob.len() - 1;
         if blob[last] != END {
-            return Err(BlobError::new(
-                BLOB,
-                last,
-                format!("last byte is {:#04x}, not the 0xff end byte", blob[last]),
-            ));
+            return Err(BlobError::new(BLOB, last, format!("last byte is {:#04x}, not the 0xff end byte", blob[last])));
         }
         Ok(ZipmapIter { body: &blob[..last], pos: 1, seen: 0, declared: blob[0], done: false })
     }
@@ -89,11 +81,7 @@ impl<'a> ZipmapIter<'a> {
         let value = slice(body, start, p + 1, vlen, "value")?;
         let next = p + 1 + vlen;
         if body.len() - next < free as usize {
-            return Err(BlobError::new(
-                BLOB,
-                start,
-                format!("{free} free bytes overrun the zipmap"),
-            ));
+            return Err(BlobError::new(BLOB, start, format!("{free} free bytes overrun the zipmap")));
         }
         self.pos = next + free as usize;
         self.seen += 1;
@@ -159,16 +147,10 @@ fn read_len(body: &[u8], start: usize, at: usize) -> Result<(usize, usize), Blob
 }
 
 #[inline(always)]
-fn slice<'a>(
-    body: &'a [u8],
-    start: usize,
-    at: usize,
-    len: usize,
-    what: &str,
-) -> Result<&'a [u8], BlobError> {
-    body.get(at..).and_then(|r| r.get(..len)).ok_or_else(|| {
-        BlobError::new(BLOB, start, format!("{len}-byte {what} overruns the zipmap"))
-    })
+fn slice<'a>(body: &'a [u8], start: usize, at: usize, len: usize, what: &str) -> Result<&'a [u8], BlobError> {
+    body.get(at..)
+        .and_then(|r| r.get(..len))
+        .ok_or_else(|| BlobError::new(BLOB, start, format!("{len}-byte {what} overruns the zipmap")))
 }
 
 #[cfg(test)]
@@ -206,10 +188,7 @@ mod tests {
         let zm = b"\x02\x03foo\x03\x00bar\x05hello\x05\x00world\xff";
         assert_eq!(
             all(zm).unwrap(),
-            vec![
-                (Str::Bytes(b"foo"), Str::Bytes(b"bar")),
-                (Str::Bytes(b"hello"), Str::Bytes(b"world"))
-            ]
+            vec![(Str::Bytes(b"foo"), Str::Bytes(b"bar")), (Str::Bytes(b"hello"), Str::Bytes(b"world"))]
         );
         assert_eq!(ZipmapIter::new(zm).unwrap().len_hint(), Some(2));
     }

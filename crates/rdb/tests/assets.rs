@@ -42,7 +42,13 @@ fn expected(name: &str) -> Option<Canon> {
         let canon = match ty {
             "string" => s(&value),
             "list" | "set" => value.as_array().unwrap().iter().map(s).collect::<Vec<_>>().join(","),
-            "hash" => value.as_array().unwrap().iter().map(|p| format!("{}={}", s(&p[0]), s(&p[1]))).collect::<Vec<_>>().join(","),
+            "hash" => value
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| format!("{}={}", s(&p[0]), s(&p[1])))
+                .collect::<Vec<_>>()
+                .join(","),
             "zset" => value
                 .as_array()
                 .unwrap()
@@ -90,7 +96,9 @@ fn decode(name: &str) -> Result<Decoded, rdb::Error> {
                 items.clear();
             }
             Event::Item(item) => match item {
-                Item::String(v) | Item::ListElement(v) | Item::SetMember(v) => items.push((v.to_vec(), show(&v.to_vec()))),
+                Item::String(v) | Item::ListElement(v) | Item::SetMember(v) => {
+                    items.push((v.to_vec(), show(&v.to_vec())))
+                }
                 Item::ZsetEntry { member, score } => {
                     // Sort key: score first, then member, as ZRANGE orders them.
                     let ord = format!("{:020.6}", score + 1e12);
@@ -162,7 +170,14 @@ fn empty_keys_are_decoded_as_empty_and_loaded_as_nothing() {
     assert_eq!(
         names,
         [
-            "set", "hash", "list_ziplist", "zset", "zset_listpack", "hash_ziplist", "list_quicklist", "zset_ziplist",
+            "set",
+            "hash",
+            "list_ziplist",
+            "zset",
+            "zset_listpack",
+            "hash_ziplist",
+            "list_quicklist",
+            "zset_ziplist",
             "list_quicklist_empty_ziplist"
         ]
     );

@@ -37,7 +37,11 @@ fn lines(s: &str) -> Vec<String> {
         .filter(|l| !l.is_empty())
         .map(|l| {
             let kind = l.split(' ').next().unwrap();
-            if ITEMS.contains(&kind) { format!("  {l}") } else { l.to_string() }
+            if ITEMS.contains(&kind) {
+                format!("  {l}")
+            } else {
+                l.to_string()
+            }
         })
         .collect()
 }
@@ -211,8 +215,25 @@ fn plain_collections() {
 #[test]
 fn ziplist_integer_edges() {
     let ints = [
-        0, 12, 13, -1, 127, -128, 128, -129, 32767, -32768, 32768, 8388607, -8388608, 8388608, 2147483647,
-        -2147483648, 2147483648, i64::MIN, i64::MAX,
+        0,
+        12,
+        13,
+        -1,
+        127,
+        -128,
+        128,
+        -129,
+        32767,
+        -32768,
+        32768,
+        8388607,
+        -8388608,
+        8388608,
+        2147483647,
+        -2147483648,
+        2147483648,
+        i64::MIN,
+        i64::MAX,
     ];
     let entries: Vec<Entry> = ints.iter().map(|&i| Entry::I(i)).collect();
     let zl = ziplist(&entries);
@@ -361,7 +382,8 @@ fn hash_field_ttls_redis_and_valkey() {
     h22.extend(s(b"f"));
     h22.extend(s(b"v"));
     let h23 = s(&listpack(&[Entry::S(b"f"), Entry::S(b"v"), Entry::I(min)]));
-    let rdb = Rdb::redis(12).key(24, b"h24", &h24).key(25, b"h25", &h25).key(22, b"h22", &h22).key(23, b"h23", &h23).finish();
+    let rdb =
+        Rdb::redis(12).key(24, b"h24", &h24).key(25, b"h25", &h25).key(22, b"h22", &h22).key(23, b"h23", &h23).finish();
     assert_eq!(
         body(ok(&rdb)),
         lines(&format!(
@@ -407,7 +429,10 @@ fn hash_field_ttls_redis_and_valkey() {
     assert_eq!(e.kind, ErrorKind::UnknownType { ty: 24, format: "VALKEY080".into() });
 }
 
-fn stream_node(master_ms: u64, entries: &[(i64, i64, i64, &[(&[u8], &[u8])])], master_fields: &[&[u8]], deleted: i64) -> Vec<u8> {
+/// (flags, ms delta, seq delta, fields) of one stream entry.
+type EntrySpec<'a> = (i64, i64, i64, &'a [(&'a [u8], &'a [u8])]);
+
+fn stream_node(master_ms: u64, entries: &[EntrySpec<'_>], master_fields: &[&[u8]], deleted: i64) -> Vec<u8> {
     // Master entry: count, deleted, #fields, fields..., 0.
     let live = entries.iter().filter(|e| e.0 & 1 == 0).count() as i64;
     let mut lp: Vec<Entry> = vec![Entry::I(live), Entry::I(deleted), Entry::I(master_fields.len() as i64)];

@@ -21,12 +21,14 @@ enum Val {
     Stream(StreamModel),
 }
 
+/// A consumer group: last delivered id, pending ids → consumer, consumer names.
+type Group = (String, BTreeMap<String, Bytes>, BTreeSet<Bytes>);
+
 #[derive(Debug, Clone, PartialEq, Default)]
 struct StreamModel {
     entries: Vec<(String, Vec<(Bytes, Bytes)>)>,
     last_id: String,
-    /// group name → (last delivered id, pending ids → consumer, consumer names)
-    groups: BTreeMap<Bytes, (String, BTreeMap<String, Bytes>, BTreeSet<Bytes>)>,
+    groups: BTreeMap<Bytes, Group>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -137,10 +139,40 @@ fn seq(prefix: &str, n: usize) -> Vec<Bytes> {
 /// integer forms, intset widths), as text.
 fn edge_integers() -> Vec<Bytes> {
     [
-        "0", "1", "12", "13", "-1", "63", "64", "127", "128", "-128", "-129", "4095", "4096", "-4096", "-4097",
-        "32767", "32768", "-32768", "-32769", "8388607", "8388608", "-8388608", "-8388609", "2147483647",
-        "2147483648", "-2147483648", "-2147483649", "9223372036854775807", "-9223372036854775808",
-        "12345678901", "123456789012", "00123", "+5", "1.5",
+        "0",
+        "1",
+        "12",
+        "13",
+        "-1",
+        "63",
+        "64",
+        "127",
+        "128",
+        "-128",
+        "-129",
+        "4095",
+        "4096",
+        "-4096",
+        "-4097",
+        "32767",
+        "32768",
+        "-32768",
+        "-32769",
+        "8388607",
+        "8388608",
+        "-8388608",
+        "-8388609",
+        "2147483647",
+        "2147483648",
+        "-2147483648",
+        "-2147483649",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "12345678901",
+        "123456789012",
+        "00123",
+        "+5",
+        "1.5",
     ]
     .iter()
     .map(|s| b(s))
@@ -189,9 +221,11 @@ fn write_dataset(server: &Server) -> (Model, Vec<String>) {
     // Sorted sets: small (ziplist/listpack) and large (skiplist), with edge scores.
     w.select(1);
     let scores = ["0", "-1.5", "3.25", "inf", "-inf", "1e300", "-0.1", "42", "0.3333333333333333"];
-    let members: Vec<(&str, Bytes)> = scores.iter().enumerate().map(|(i, s)| (*s, format!("m{i}").into_bytes())).collect();
+    let members: Vec<(&str, Bytes)> =
+        scores.iter().enumerate().map(|(i, s)| (*s, format!("m{i}").into_bytes())).collect();
     w.zadd(b"z:small", &members);
-    let big: Vec<(String, Bytes)> = (0..300).map(|i| (format!("{}.{}", i, i % 7), format!("zm-{i}").into_bytes())).collect();
+    let big: Vec<(String, Bytes)> =
+        (0..300).map(|i| (format!("{}.{}", i, i % 7), format!("zm-{i}").into_bytes())).collect();
     let big_ref: Vec<(&str, Bytes)> = big.iter().map(|(s, m)| (s.as_str(), m.clone())).collect();
     w.zadd(b"z:big", &big_ref);
 
@@ -199,7 +233,8 @@ fn write_dataset(server: &Server) -> (Model, Vec<String>) {
     let small_hash: Vec<(Bytes, Bytes)> =
         vec![(b("name"), b("Ada")), (b("age"), b("36")), (b("empty"), b("")), (vec![0xFF], vec![0x00])];
     w.hset(b"h:small", &small_hash);
-    let big_hash: Vec<(Bytes, Bytes)> = (0..1000).map(|i| (format!("f{i}").into_bytes(), format!("v{i}").into_bytes())).collect();
+    let big_hash: Vec<(Bytes, Bytes)> =
+        (0..1000).map(|i| (format!("f{i}").into_bytes(), format!("v{i}").into_bytes())).collect();
     w.hset(b"h:big", &big_hash);
     w.hset(b"h:longvalue", &[(b("f"), vec![b'v'; 100])]);
 
@@ -208,7 +243,8 @@ fn write_dataset(server: &Server) -> (Model, Vec<String>) {
         w.select(2);
         w.hset(b"hf:small", &[(b("a"), b("1")), (b("b"), b("2")), (b("c"), b("3"))]);
         w.hexpire_at(b"hf:small", b"b", T2100_MS + 5);
-        let many: Vec<(Bytes, Bytes)> = (0..1000).map(|i| (format!("k{i}").into_bytes(), format!("{i}").into_bytes())).collect();
+        let many: Vec<(Bytes, Bytes)> =
+            (0..1000).map(|i| (format!("k{i}").into_bytes(), format!("{i}").into_bytes())).collect();
         w.hset(b"hf:big", &many);
         w.hexpire_at(b"hf:big", b"k7", T2100_MS + 7);
         w.hexpire_at(b"hf:big", b"k200", T2100_MS + 200);
@@ -244,8 +280,10 @@ fn write_dataset(server: &Server) -> (Model, Vec<String>) {
         w.cmd(&[b"XREADGROUP", b"GROUP", b"g1", b"bob", b"COUNT", b"1", b"STREAMS", b"st", b">"]);
         w.cmd(&[b"XACK", b"st", b"g1", b"1000-1"]);
         let mut groups = BTreeMap::new();
-        let pel: BTreeMap<String, Bytes> =
-            [("1000-2", "alice"), ("1000-4", "alice"), ("1000-5", "bob")].iter().map(|(i, c)| (i.to_string(), b(c))).collect();
+        let pel: BTreeMap<String, Bytes> = [("1000-2", "alice"), ("1000-4", "alice"), ("1000-5", "bob")]
+            .iter()
+            .map(|(i, c)| (i.to_string(), b(c)))
+            .collect();
         groups.insert(b("g1"), ("1000-5".to_string(), pel, [b("alice"), b("bob")].into_iter().collect()));
         groups.insert(b("g2"), ("1000-12".to_string(), BTreeMap::new(), BTreeSet::new()));
         w.put(b"st", Val::Stream(StreamModel { entries, last_id: "1000-12".into(), groups }));
@@ -260,7 +298,10 @@ fn write_dataset(server: &Server) -> (Model, Vec<String>) {
 
         w.cmd(&[b"XADD", b"st:empty", b"7-7", b"a", b"b"]);
         w.cmd(&[b"XDEL", b"st:empty", b"7-7"]);
-        w.put(b"st:empty", Val::Stream(StreamModel { entries: vec![], last_id: "7-7".into(), groups: BTreeMap::new() }));
+        w.put(
+            b"st:empty",
+            Val::Stream(StreamModel { entries: vec![], last_id: "7-7".into(), groups: BTreeMap::new() }),
+        );
     }
 
     // Functions (7.0+).
@@ -379,11 +420,14 @@ fn expected_encodings(server: &Server) -> (&'static str, Vec<&'static str>) {
         );
     }
     match (v.major, v.minor) {
-        (2, _) | (3, 0) => ("REDIS0006", vec!["raw", "int", "lzf", "ziplist", "linkedlist", "intset", "hashtable", "skiplist"]),
-        (3, _) => ("REDIS0007", vec!["raw", "int", "lzf", "ziplist", "quicklist", "intset", "hashtable", "skiplist"]),
-        (5, _) | (6, _) => {
-            ("REDIS0009", vec!["raw", "int", "lzf", "ziplist", "quicklist", "intset", "hashtable", "skiplist2", "stream"])
+        (2, _) | (3, 0) => {
+            ("REDIS0006", vec!["raw", "int", "lzf", "ziplist", "linkedlist", "intset", "hashtable", "skiplist"])
         }
+        (3, _) => ("REDIS0007", vec!["raw", "int", "lzf", "ziplist", "quicklist", "intset", "hashtable", "skiplist"]),
+        (5, _) | (6, _) => (
+            "REDIS0009",
+            vec!["raw", "int", "lzf", "ziplist", "quicklist", "intset", "hashtable", "skiplist2", "stream"],
+        ),
         (7, 0) => (
             "REDIS0010",
             vec!["raw", "int", "lzf", "quicklist2", "listpack", "intset", "hashtable", "skiplist2", "stream2"],
@@ -395,8 +439,17 @@ fn expected_encodings(server: &Server) -> (&'static str, Vec<&'static str>) {
         _ => (
             "REDIS0012",
             vec![
-                "raw", "int", "lzf", "quicklist2", "listpack", "intset", "hashtable", "skiplist2", "stream3",
-                "hash_metadata", "listpack_ex",
+                "raw",
+                "int",
+                "lzf",
+                "quicklist2",
+                "listpack",
+                "intset",
+                "hashtable",
+                "skiplist2",
+                "stream3",
+                "hash_metadata",
+                "listpack_ex",
             ],
         ),
     }

@@ -131,12 +131,7 @@ fn lp_backlen(n: usize) -> Vec<u8> {
     } else if n < 2097151 {
         vec![(n >> 14) as u8, ((n >> 7) & 127) as u8 | 128, (n & 127) as u8 | 128]
     } else {
-        vec![
-            (n >> 21) as u8,
-            ((n >> 14) & 127) as u8 | 128,
-            ((n >> 7) & 127) as u8 | 128,
-            (n & 127) as u8 | 128,
-        ]
+        vec![(n >> 21) as u8, ((n >> 14) & 127) as u8 | 128, ((n >> 7) & 127) as u8 | 128, (n & 127) as u8 | 128]
     }
 }
 
@@ -212,7 +207,7 @@ pub fn zipmap(pairs: &[(&[u8], &[u8])], free: u8) -> Vec<u8> {
         v.extend(zlen(val.len()));
         v.push(free);
         v.extend_from_slice(val);
-        v.extend(std::iter::repeat(0u8).take(free as usize));
+        v.extend(std::iter::repeat_n(0u8, free as usize));
     }
     v.push(0xFF);
     v
