@@ -1,0 +1,78 @@
+//! A thin tokio driver: moves bytes between a socket and a [`Replica`], and time into it.
+//! All protocol decisions stay in the state machine; this file only does I/O.
+
+use std::future::Future;
+use std::time::Instant;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::{Error, Output, Replica};
+
+/// Read at least this much room at a time, so a large snapshot takes few syscalls.
+const READ_CHUNK: usize = 256 << 10;
+
+/// Why [`run`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError<E> {
+    #[error(transparent)]
+    Replication(#[from] Error),
+    #[error("connection to the master: {0}")]
+    Io(#[from] std::io::Error),
+    /// The handler asked to stop.
+    #[error("stopped by the output handler: {0}")]
+    Handler(E),
+}
+
+/// Runs one connection until it fails or the handler stops it. `Transmit`s are written
+/// here; every other output goes to `handle`, which returns the offset it has durably
+/// delivered up to, if that moved (for `REPLCONF ACK` and checkpoints).
+///
+/// `handle` is synchronous on purpose: snapshot events borrow the decoder's buffer, so each
+/// one is dealt with before the next is decoded. A sink that works asynchronously reports its
+/// progress on a later call.
+pub async fn run<S, E>(
+    mut stream: S,
+    mut replica: Replica,
+    mut handle: impl FnMut(&Output<'_>) -> Result<Option<u64>, E>,
+) -> Result<std::convert::Infallible, DriverError<E>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    loop {
+        loop {
+            let Some(out) = replica.poll_output(Instant::now())? else { break };
+            let delivered = match out {
+                // Owned bytes: the borrow of `replica` ends here.
+                Output::Transmit(bytes) => {
+                    stream.write_all(&bytes.0).await?;
+                    None
+                }
+                other => handle(&other).map_err(DriverError::Handler)?,
+            };
+            if let Some(offset) = delivered {
+                replica.ack_delivered(offset);
+            }
+        }
+        stream.flush().await?;
+        let deadline = replica.poll_timeout().map(tokio::time::Instant::from_std);
+        let read = {
+            let buf = replica.input_buffer();
+            buf.reserve(READ_CHUNK);
+            with_deadline(stream.read_buf(buf), deadline).await
+        };
+        match read {
+            Some(Ok(0)) => return Err(replica.connection_closed().into()),
+            Some(Ok(_)) => replica.mark_received(Instant::now()),
+            Some(Err(e)) => return Err(e.into()),
+            None => replica.handle_timeout(Instant::now()),
+        }
+    }
+}
+
+/// `fut`'s output, or `None` if `deadline` passes first.
+async fn with_deadline<F: Future>(fut: F, deadline: Option<tokio::time::Instant>) -> Option<F::Output> {
+    match deadline {
+        Some(at) => tokio::time::timeout_at(at, fut).await.ok(),
+        None => Some(fut.await),
+    }
+}

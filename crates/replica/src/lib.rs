@@ -1,0 +1,44 @@
+//! The Redis/Valkey replication protocol, replica side, as a state machine with no sockets
+//! (in the manner of rustls and quinn-proto): bytes in, bytes out, time passed in as
+//! [`Instant`](std::time::Instant)s. A thin async driver owns the socket and timers.
+//!
+//! It covers the handshake (`PING`, `AUTH`, `REPLCONF`), `PSYNC` and its replies, the
+//! snapshot (both framings, decoded on the fly by [`rdb::Parser`]), and the command stream with
+//! exact offsets, `SELECT` and `MULTI`/`EXEC` tracking, and `REPLCONF ACK`. The facts it
+//! relies on are in the project's protocol reference, §2 and §3.
+//!
+//! ```
+//! use std::time::Instant;
+//! use replica::{Config, Output, Replica};
+//!
+//! let now = Instant::now();
+//! let mut r = Replica::new(Config::default(), now);
+//! let Some(Output::Transmit(ping)) = r.poll_output(now).unwrap() else { panic!() };
+//! assert_eq!(&ping.0[..], b"*1\r\n$4\r\nPING\r\n");
+//! assert!(r.poll_output(now).unwrap().is_none()); // waiting for +PONG
+//! r.receive(b"+PONG\r\n", now);
+//! let Some(Output::Transmit(replconf)) = r.poll_output(now).unwrap() else { panic!() };
+//! assert!(replconf.0.starts_with(b"*3\r\n$8\r\nREPLCONF\r\n$14\r\nlistening-port"));
+//! ```
+
+mod config;
+#[cfg(feature = "tokio")]
+pub mod driver;
+mod error;
+mod handshake;
+mod id;
+mod info;
+mod machine;
+mod output;
+mod position;
+mod snapshot;
+
+pub use config::{AckPolicy, Auth, Checkpoint, Config, Start};
+pub use error::Error;
+pub use id::{ReplId, TxId};
+pub use info::ReplicationInfo;
+pub use machine::{Phase, Replica};
+pub use output::{Command, CommandKind, Output, Transmit};
+
+#[cfg(test)]
+mod tests;
