@@ -45,58 +45,36 @@ fn main() {
 
 /// The databases that hold keys, from `INFO keyspace` (`db0:keys=3,expires=0,...`).
 fn databases(server: &Server) -> Vec<u32> {
-    server
-        .info("keyspace")
-        .lines()
-        .filter_map(|l| l.strip_prefix("db")?.split(':').next()?.parse().ok())
-        .collect()
+    server.info("keyspace").lines().filter_map(|l| l.strip_prefix("db")?.split(':').next()?.parse().ok()).collect()
 }
 
 /// `KEYS *`: fixtures are small, and `KEYS` exists on every version.
 fn all_keys(server: &Server) -> Vec<Vec<u8>> {
     match server.cmd_str(&["KEYS", "*"]) {
-        Reply::Array(items) => items
-            .into_iter()
-            .map(|r| r.as_bytes().expect("key").to_vec())
-            .collect(),
+        Reply::Array(items) => items.into_iter().map(|r| r.as_bytes().expect("key").to_vec()).collect(),
         other => panic!("KEYS answered {other:?}"),
     }
 }
 
 fn describe(server: &Server, key: &[u8]) -> String {
-    let kind = server
-        .cmd(&[b"TYPE", key])
-        .as_str()
-        .expect("type")
-        .into_owned();
+    let kind = server.cmd(&[b"TYPE", key]).as_str().expect("type").into_owned();
     let c = |args: &[&[u8]]| server.cmd(args);
     let value = match kind.as_str() {
         "string" => json(c(&[b"GET", key]).as_bytes().expect("string")),
-        "list" => json_array(
-            bulks(c(&[b"LRANGE", key, b"0", b"-1"]))
-                .iter()
-                .map(|b| json(b)),
-        ),
+        "list" => json_array(bulks(c(&[b"LRANGE", key, b"0", b"-1"])).iter().map(|b| json(b))),
         "set" => {
             let mut members = bulks(c(&[b"SMEMBERS", key]));
             members.sort();
             json_array(members.iter().map(|b| json(b)))
         }
-        "zset" => pairs(
-            bulks(c(&[b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"])),
-            false,
-        ),
+        "zset" => pairs(bulks(c(&[b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"])), false),
         "hash" => pairs(bulks(c(&[b"HGETALL", key])), true),
         "stream" => match c(&[b"XRANGE", key, b"-", b"+"]) {
             Reply::Array(entries) => json_array(entries.into_iter().map(|e| match e {
                 Reply::Array(mut parts) if parts.len() == 2 => {
                     let fields = bulks(parts.pop().expect("fields"));
                     let id = parts.pop().expect("id");
-                    format!(
-                        "[{},{}]",
-                        json(id.as_bytes().expect("id")),
-                        json_array(fields.iter().map(|b| json(b)))
-                    )
+                    format!("[{},{}]", json(id.as_bytes().expect("id")), json_array(fields.iter().map(|b| json(b))))
                 }
                 other => panic!("XRANGE entry {other:?}"),
             })),
@@ -113,28 +91,18 @@ fn describe(server: &Server, key: &[u8]) -> String {
 
 fn bulks(reply: Reply) -> Vec<Vec<u8>> {
     match reply {
-        Reply::Array(items) => items
-            .into_iter()
-            .map(|r| r.as_bytes().expect("bulk").to_vec())
-            .collect(),
+        Reply::Array(items) => items.into_iter().map(|r| r.as_bytes().expect("bulk").to_vec()).collect(),
         other => panic!("expected an array, got {other:?}"),
     }
 }
 
 /// `[a, b]` pairs from a flat reply, optionally sorted by the first element.
 fn pairs(flat: Vec<Vec<u8>>, sort: bool) -> String {
-    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = flat
-        .chunks(2)
-        .map(|p| (p[0].clone(), p[1].clone()))
-        .collect();
+    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = flat.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
     if sort {
         pairs.sort();
     }
-    json_array(
-        pairs
-            .iter()
-            .map(|(a, b)| format!("[{},{}]", json(a), json(b))),
-    )
+    json_array(pairs.iter().map(|(a, b)| format!("[{},{}]", json(a), json(b))))
 }
 
 fn json_array(items: impl Iterator<Item = String>) -> String {

@@ -73,17 +73,11 @@ impl Client {
     pub const READ_TIMEOUT: Duration = Duration::from_secs(120);
 
     pub fn connect(port: u16) -> Result<Client, Error> {
-        let stream = TcpStream::connect(("127.0.0.1", port))
-            .map_err(Error::io(format!("connect to 127.0.0.1:{port}")))?;
-        stream
-            .set_nodelay(true)
-            .map_err(Error::io("set TCP_NODELAY"))?;
-        stream
-            .set_read_timeout(Some(Self::READ_TIMEOUT))
-            .map_err(Error::io("set read timeout"))?;
-        Ok(Client {
-            reader: BufReader::new(stream),
-        })
+        let stream =
+            TcpStream::connect(("127.0.0.1", port)).map_err(Error::io(format!("connect to 127.0.0.1:{port}")))?;
+        stream.set_nodelay(true).map_err(Error::io("set TCP_NODELAY"))?;
+        stream.set_read_timeout(Some(Self::READ_TIMEOUT)).map_err(Error::io("set read timeout"))?;
+        Ok(Client { reader: BufReader::new(stream) })
     }
 
     /// Sends one command and reads its reply. A server error is `Ok(Reply::Error)`, not `Err`.
@@ -111,20 +105,14 @@ impl Client {
 
     /// Writes bytes as they are (inline commands, malformed input, replication handshakes).
     pub fn send_raw(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.reader
-            .get_mut()
-            .write_all(bytes)
-            .map_err(Error::io("write to server"))
+        self.reader.get_mut().write_all(bytes).map_err(Error::io("write to server"))
     }
 
     /// Reads one reply.
     pub fn read_reply(&mut self) -> Result<Reply, Error> {
         let line = self.read_line()?;
         let (kind, rest) = line.split_at(1);
-        let number = || {
-            rest.parse::<i64>()
-                .map_err(|_| Error::Protocol(format!("bad number in {line:?}")))
-        };
+        let number = || rest.parse::<i64>().map_err(|_| Error::Protocol(format!("bad number in {line:?}")));
         Ok(match kind {
             "+" => Reply::Status(rest.to_string()),
             "-" => Reply::Error(rest.to_string()),
@@ -133,19 +121,14 @@ impl Client {
                 -1 => Reply::Nil,
                 len => {
                     let mut data = vec![0; len as usize + 2];
-                    self.reader
-                        .read_exact(&mut data)
-                        .map_err(Error::io("read bulk string"))?;
+                    self.reader.read_exact(&mut data).map_err(Error::io("read bulk string"))?;
                     data.truncate(len as usize);
                     Reply::Bulk(data)
                 }
             },
             "*" => match number()? {
                 -1 => Reply::Nil,
-                n => (0..n)
-                    .map(|_| self.read_reply())
-                    .collect::<Result<_, _>>()
-                    .map(Reply::Array)?,
+                n => (0..n).map(|_| self.read_reply()).collect::<Result<_, _>>().map(Reply::Array)?,
             },
             _ => return Err(Error::Protocol(format!("unexpected reply line {line:?}"))),
         })
@@ -159,17 +142,12 @@ impl Client {
 
     fn read_line(&mut self) -> Result<String, Error> {
         let mut line = String::new();
-        let n = self
-            .reader
-            .read_line(&mut line)
-            .map_err(Error::io("read reply"))?;
+        let n = self.reader.read_line(&mut line).map_err(Error::io("read reply"))?;
         if n == 0 {
             return Err(Error::Protocol("connection closed by server".into()));
         }
         if !line.ends_with("\r\n") || line.len() < 3 {
-            return Err(Error::Protocol(format!(
-                "reply line not CRLF-terminated: {line:?}"
-            )));
+            return Err(Error::Protocol(format!("reply line not CRLF-terminated: {line:?}")));
         }
         line.truncate(line.len() - 2);
         Ok(line)

@@ -10,24 +10,14 @@ pub enum Error {
     NotInstalled { name: String, hint: String },
 
     #[error("cannot run {binary}: {source}")]
-    Spawn {
-        binary: PathBuf,
-        source: std::io::Error,
-    },
+    Spawn { binary: PathBuf, source: std::io::Error },
 
     /// The server exited or never answered PING; `log` is its output so far.
     #[error("{name} did not become ready: {reason}\n--- server log ---\n{log}")]
-    NotReady {
-        name: String,
-        reason: String,
-        log: String,
-    },
+    NotReady { name: String, reason: String, log: String },
 
     #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
+    Io { context: String, source: std::io::Error },
 
     /// The server sent bytes that are not RESP2.
     #[error("protocol error: {0}")]

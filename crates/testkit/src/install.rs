@@ -34,15 +34,9 @@ pub struct Installation {
 pub fn installation(name: &str) -> Result<Installation, Error> {
     let root = servers_dir().join(name);
     if root.join(".installed").is_file() {
-        Ok(Installation {
-            name: name.to_string(),
-            root,
-        })
+        Ok(Installation { name: name.to_string(), root })
     } else {
-        Err(Error::NotInstalled {
-            name: name.to_string(),
-            hint: install_hint(name),
-        })
+        Err(Error::NotInstalled { name: name.to_string(), hint: install_hint(name) })
     }
 }
 
@@ -58,11 +52,7 @@ impl Installation {
             .map(|b| self.root.join("bin").join(b))
             .find(|p| p.is_file())
             .ok_or_else(|| Error::NotInstalled {
-                name: format!(
-                    "{} (no server binary in {})",
-                    self.name,
-                    self.root.display()
-                ),
+                name: format!("{} (no server binary in {})", self.name, self.root.display()),
                 hint: install_hint(&self.name),
             })
     }
@@ -74,10 +64,7 @@ impl Installation {
         if path.exists() {
             Ok(path)
         } else {
-            Err(Error::NotInstalled {
-                name: format!("{tool} of {}", self.name),
-                hint: install_hint(&self.name),
-            })
+            Err(Error::NotInstalled { name: format!("{tool} of {}", self.name), hint: install_hint(&self.name) })
         }
     }
 
@@ -109,11 +96,8 @@ pub fn require_tool(tool: &str) -> PathBuf {
 }
 
 fn try_require_tool(tool: &str) -> Result<PathBuf, Error> {
-    let found = std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(tool))
-        .find(|p| p.is_file());
+    let found =
+        std::env::var_os("PATH").iter().flat_map(std::env::split_paths).map(|dir| dir.join(tool)).find(|p| p.is_file());
     found.ok_or_else(|| {
         let hint = match tool {
             "redis-cli" | "redis-check-rdb" | "redis-check-aof" | "redis-benchmark" => {
@@ -123,10 +107,7 @@ fn try_require_tool(tool: &str) -> Result<PathBuf, Error> {
                 format!("scripts/test.sh installs what the tests need (or: apt-get install {tool})")
             }
         };
-        Error::NotInstalled {
-            name: tool.to_string(),
-            hint,
-        }
+        Error::NotInstalled { name: tool.to_string(), hint }
     })
 }
 
@@ -136,9 +117,7 @@ mod tests {
 
     #[test]
     fn missing_server_names_the_install_command() {
-        let err = installation("redis-0.0-does-not-exist")
-            .unwrap_err()
-            .to_string();
+        let err = installation("redis-0.0-does-not-exist").unwrap_err().to_string();
         assert_eq!(
             err,
             "redis-0.0-does-not-exist is not installed; run: scripts/install-test-servers.sh redis-0.0-does-not-exist"
@@ -147,12 +126,7 @@ mod tests {
 
     #[test]
     fn missing_tool_names_how_to_get_it() {
-        let err = try_require_tool("no-such-tool-redtail")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("no-such-tool-redtail is not installed; run: "),
-            "{err}"
-        );
+        let err = try_require_tool("no-such-tool-redtail").unwrap_err().to_string();
+        assert!(err.starts_with("no-such-tool-redtail is not installed; run: "), "{err}");
     }
 }

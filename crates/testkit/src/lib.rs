@@ -15,6 +15,7 @@
 //! fail with the command that installs it: a silently skipped test would hide a gap in CI.
 
 mod client;
+pub mod dataset;
 mod error;
 mod install;
 mod server;
@@ -33,16 +34,7 @@ pub use version::{Product, Version};
 ///
 /// One server per RDB format generation, bounded so CI stays within its time budget.
 pub fn ci_servers() -> &'static [&'static str] {
-    &[
-        "redis-2.8",
-        "redis-3.2",
-        "redis-5.0",
-        "redis-6.2",
-        "redis-7.0",
-        "redis-7.4",
-        "redis-8.2",
-        "valkey-9.1",
-    ]
+    &["redis-2.8", "redis-3.2", "redis-5.0", "redis-6.2", "redis-7.0", "redis-7.4", "redis-8.2", "valkey-9.1"]
 }
 
 /// Every Redis/Valkey server the installer knows (`scripts/install-test-servers.sh all`).

@@ -54,31 +54,21 @@ impl ServerBuilder {
         let mut last = None;
         for _ in 0..PORT_ATTEMPTS {
             match self.spawn_once(&install, &binary, version) {
-                Err(e @ Error::NotReady { .. }) if e.to_string().contains("in use") => {
-                    last = Some(e)
-                }
+                Err(e @ Error::NotReady { .. }) if e.to_string().contains("in use") => last = Some(e),
                 other => return other,
             }
         }
         Err(last.expect("at least one attempt"))
     }
 
-    fn spawn_once(
-        &self,
-        install: &Installation,
-        binary: &Path,
-        version: Version,
-    ) -> Result<Server, Error> {
+    fn spawn_once(&self, install: &Installation, binary: &Path, version: Version) -> Result<Server, Error> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("redtail-{}-", self.name))
             .tempdir()
             .map_err(Error::io("create temp dir"))?;
         let rdb_path = dir.path().join(dbfilename(&self.args));
         if let Some(src) = &self.rdb {
-            std::fs::copy(src, &rdb_path).map_err(Error::io(format!(
-                "copy {} into the server dir",
-                src.display()
-            )))?;
+            std::fs::copy(src, &rdb_path).map_err(Error::io(format!("copy {} into the server dir", src.display())))?;
         }
         let port = free_port()?;
         let log_path = dir.path().join("server.log");
@@ -90,20 +80,9 @@ impl ServerBuilder {
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(Error::io("clone log handle"))?)
             .stderr(log);
-        let child = cmd.spawn().map_err(|source| Error::Spawn {
-            binary: binary.to_path_buf(),
-            source,
-        })?;
-        let mut server = Server {
-            name: self.name.clone(),
-            child,
-            port,
-            rdb_path,
-            log_path,
-            dir,
-            version,
-            client: Mutex::new(None),
-        };
+        let child = cmd.spawn().map_err(|source| Error::Spawn { binary: binary.to_path_buf(), source })?;
+        let mut server =
+            Server { name: self.name.clone(), child, port, rdb_path, log_path, dir, version, client: Mutex::new(None) };
         server.wait_ready()?;
         server.version = Version::from_info(&server.info("server")).unwrap_or(version);
         Ok(server)
@@ -133,11 +112,7 @@ impl Server {
     }
 
     pub fn builder(name: &str) -> ServerBuilder {
-        ServerBuilder {
-            name: name.to_string(),
-            args: Vec::new(),
-            rdb: None,
-        }
+        ServerBuilder { name: name.to_string(), args: Vec::new(), rdb: None }
     }
 
     /// The name it was started by, e.g. `redis-7.4`.
@@ -223,11 +198,8 @@ impl Server {
 
     fn wait_ready(&mut self) -> Result<(), Error> {
         let started = Instant::now();
-        let not_ready = |server: &Server, reason: String| Error::NotReady {
-            name: server.name.clone(),
-            reason,
-            log: server.log(),
-        };
+        let not_ready =
+            |server: &Server, reason: String| Error::NotReady { name: server.name.clone(), reason, log: server.log() };
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(not_ready(self, format!("exited with {status}")));
@@ -243,10 +215,7 @@ impl Server {
                 }
             }
             if started.elapsed() > READY_TIMEOUT {
-                return Err(not_ready(
-                    self,
-                    format!("no PONG on port {} within {READY_TIMEOUT:?}", self.port),
-                ));
+                return Err(not_ready(self, format!("no PONG on port {} within {READY_TIMEOUT:?}", self.port)));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -304,10 +273,7 @@ fn dbfilename(args: &[String]) -> String {
 /// A loopback port nobody listens on right now (the OS picks it; we release it for the server).
 fn free_port() -> Result<u16, Error> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(Error::io("bind 127.0.0.1:0"))?;
-    Ok(listener
-        .local_addr()
-        .map_err(Error::io("local_addr"))?
-        .port())
+    Ok(listener.local_addr().map_err(Error::io("local_addr"))?.port())
 }
 
 /// The version, from `--version`, needed before start to choose flags.
@@ -316,10 +282,7 @@ fn binary_version(install: &Installation, binary: &Path) -> Result<Version, Erro
         .command(binary)
         .arg("--version")
         .output()
-        .map_err(|source| Error::Spawn {
-            binary: binary.to_path_buf(),
-            source,
-        })?;
+        .map_err(|source| Error::Spawn { binary: binary.to_path_buf(), source })?;
     let text = String::from_utf8_lossy(&out.stdout);
     Version::from_version_output(&text).ok_or_else(|| Error::NotReady {
         name: install.name().to_string(),
@@ -335,20 +298,13 @@ mod tests {
     #[test]
     fn dbfilename_defaults_and_follows_the_last_flag() {
         assert_eq!(dbfilename(&[]), "dump.rdb");
-        let args: Vec<String> = ["--dbfilename", "a.rdb", "--dbfilename", "b.rdb"]
-            .map(String::from)
-            .into();
+        let args: Vec<String> = ["--dbfilename", "a.rdb", "--dbfilename", "b.rdb"].map(String::from).into();
         assert_eq!(dbfilename(&args), "b.rdb");
     }
 
     #[test]
     fn old_servers_get_no_flags_they_do_not_know() {
-        let v = |major, minor, patch| Version {
-            product: crate::Product::Redis,
-            major,
-            minor,
-            patch,
-        };
+        let v = |major, minor, patch| Version { product: crate::Product::Redis, major, minor, patch };
         let has = |args: &[String], flag: &str| args.iter().any(|a| a == flag);
         let old = default_args(1, Path::new("/tmp"), v(2, 8, 17));
         assert!(!has(&old, "--enable-debug-command") && !has(&old, "--repl-diskless-sync-delay"));

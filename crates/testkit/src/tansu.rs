@@ -32,10 +32,7 @@ impl Broker {
     pub fn try_start() -> Result<Broker, Error> {
         let install = installation("tansu")?;
         let binary = install.server_binary()?;
-        let dir = tempfile::Builder::new()
-            .prefix("redtail-tansu-")
-            .tempdir()
-            .map_err(Error::io("create temp dir"))?;
+        let dir = tempfile::Builder::new().prefix("redtail-tansu-").tempdir().map_err(Error::io("create temp dir"))?;
         let port = TcpListener::bind(("127.0.0.1", 0))
             .and_then(|l| l.local_addr())
             .map_err(Error::io("pick a free port"))?
@@ -45,31 +42,15 @@ impl Broker {
         let log = File::create(&log_path).map_err(Error::io("create broker log"))?;
         let child = install
             .command(&binary)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
             .args(["--storage-engine", "memory://tansu/"])
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(Error::io("clone log handle"))?)
             .stderr(log)
             .spawn()
-            .map_err(|source| Error::Spawn {
-                binary: binary.clone(),
-                source,
-            })?;
-        let mut broker = Broker {
-            child,
-            port,
-            binary,
-            install,
-            log_path,
-            _dir: dir,
-        };
+            .map_err(|source| Error::Spawn { binary: binary.clone(), source })?;
+        let mut broker = Broker { child, port, binary, install, log_path, _dir: dir };
         broker.wait_ready()?;
         Ok(broker)
     }
@@ -89,12 +70,7 @@ impl Broker {
         let out = self
             .install
             .command(&self.binary)
-            .args([
-                "topic",
-                "create",
-                "--broker",
-                &format!("tcp://127.0.0.1:{}", self.port),
-            ])
+            .args(["topic", "create", "--broker", &format!("tcp://127.0.0.1:{}", self.port)])
             .args(["--partitions", &partitions.to_string(), name])
             .output()
             .unwrap_or_else(|e| panic!("tansu topic create {name}: {e}"));

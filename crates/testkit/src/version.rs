@@ -27,11 +27,7 @@ impl Version {
 
     /// From `redis-server --version`: `Redis server v=7.4.1 sha=...` or `Valkey server v=9.1.2 ...`.
     pub(crate) fn from_version_output(out: &str) -> Option<Version> {
-        let product = if out.starts_with("Valkey") {
-            Product::Valkey
-        } else {
-            Product::Redis
-        };
+        let product = if out.starts_with("Valkey") { Product::Valkey } else { Product::Redis };
         let v = out.split_whitespace().find_map(|w| w.strip_prefix("v="))?;
         Self::parse(product, v)
     }
@@ -39,9 +35,7 @@ impl Version {
     /// From the text of `INFO server`.
     pub(crate) fn from_info(info: &str) -> Option<Version> {
         let field = |name: &str| {
-            info.lines()
-                .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
-                .map(str::trim)
+            info.lines().find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':'))).map(str::trim)
         };
         match field("valkey_version") {
             Some(v) => Self::parse(Product::Valkey, v),
@@ -54,12 +48,7 @@ impl Version {
         let major = parts.next()??;
         let minor = parts.next()??;
         let patch = parts.next().flatten().unwrap_or(0);
-        Some(Version {
-            product,
-            major,
-            minor,
-            patch,
-        })
+        Some(Version { product, major, minor, patch })
     }
 }
 
@@ -79,35 +68,18 @@ mod tests {
 
     #[test]
     fn parses_version_output() {
-        let v = Version::from_version_output(
-            "Redis server v=2.8.17 sha=00000000:0 malloc=libc bits=64 build=1",
-        )
-        .unwrap();
-        assert_eq!(
-            (v.product, v.major, v.minor, v.patch),
-            (Product::Redis, 2, 8, 17)
-        );
-        let v = Version::from_version_output(
-            "Valkey server v=9.1.2 sha=00000000:0 malloc=jemalloc-5.3.0",
-        )
-        .unwrap();
+        let v =
+            Version::from_version_output("Redis server v=2.8.17 sha=00000000:0 malloc=libc bits=64 build=1").unwrap();
+        assert_eq!((v.product, v.major, v.minor, v.patch), (Product::Redis, 2, 8, 17));
+        let v = Version::from_version_output("Valkey server v=9.1.2 sha=00000000:0 malloc=jemalloc-5.3.0").unwrap();
         assert_eq!(v.product, Product::Valkey);
         assert!(v.at_least(9, 1, 0) && !v.at_least(9, 2, 0));
     }
 
     #[test]
     fn info_prefers_valkey_version() {
-        let info =
-            "# Server\r\nredis_version:7.2.4\r\nserver_name:valkey\r\nvalkey_version:9.1.2\r\n";
-        assert_eq!(
-            Version::from_info(info).unwrap().to_string(),
-            "Valkey 9.1.2"
-        );
-        assert_eq!(
-            Version::from_info("redis_version:6.2.14\r\n")
-                .unwrap()
-                .to_string(),
-            "Redis 6.2.14"
-        );
+        let info = "# Server\r\nredis_version:7.2.4\r\nserver_name:valkey\r\nvalkey_version:9.1.2\r\n";
+        assert_eq!(Version::from_info(info).unwrap().to_string(), "Valkey 9.1.2");
+        assert_eq!(Version::from_info("redis_version:6.2.14\r\n").unwrap().to_string(), "Redis 6.2.14");
     }
 }
