@@ -1,0 +1,24 @@
+//! The `redtail` binary: argument parsing and wiring only. The work happens in the `rdb` and
+//! `event` crates; each subcommand lives in its own module.
+
+mod check;
+mod cli;
+mod decode;
+mod exit;
+mod progress;
+mod rdb_cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Rdb(args) => rdb_cmd::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(failure) => failure.report(),
+    }
+}
