@@ -29,6 +29,12 @@ pub enum Progress {
     Done { consumed: usize },
 }
 
+/// `advance_impl`'s result: progress, or a request to feed the CRC before the checksum.
+pub(crate) enum Advance {
+    Progress(Progress),
+    NeedCrc { consumed: usize },
+}
+
 /// Decoder settings.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -148,6 +154,11 @@ pub struct Decoder {
     /// Total input size, when known.
     total: Option<u64>,
     crc: Crc64,
+    /// The owner of the buffer feeds the CRC with consumed bytes in bulk (see `Parser`):
+    /// one call per buffer refill instead of one per event.
+    crc_by_caller: bool,
+    /// Bytes fed to the CRC so far, when the caller feeds it.
+    crc_fed: u64,
     format: Option<Format>,
     state: State,
     db: u64,
@@ -169,6 +180,8 @@ pub struct Decoder {
     origin: u64,
     blob_refs: Vec<SRef>,
     blob_idx: usize,
+    /// Scores of a zset blob, parsed once while validating it.
+    blob_scores: Vec<f64>,
     stream: StreamTables,
     module_name: [u8; 9],
     pending: Pending,
@@ -192,6 +205,8 @@ impl Decoder {
             offset: 0,
             total: None,
             crc: Crc64::new(),
+            crc_by_caller: false,
+            crc_fed: 0,
             format: None,
             state: State::Magic,
             db: 0,
@@ -205,6 +220,7 @@ impl Decoder {
             origin: 0,
             blob_refs: Vec::new(),
             blob_idx: 0,
+            blob_scores: Vec::new(),
             stream: StreamTables::default(),
             module_name: [0; 9],
             pending: Pending::None,
@@ -247,6 +263,32 @@ impl Decoder {
 
     /// Parses from `input` up to the next event. See [`Progress`].
     pub fn advance(&mut self, input: &[u8]) -> Result<Progress> {
+        match self.advance_impl(input)? {
+            Advance::Progress(p) => Ok(p),
+            Advance::NeedCrc { .. } => unreachable!("only a caller-fed CRC asks to be fed"),
+        }
+    }
+
+    /// Makes the caller responsible for feeding every consumed byte, in order, to
+    /// [`Decoder::feed_crc`]; `advance_impl` then asks for the feed before the checksum.
+    pub(crate) fn crc_fed_by_caller(&mut self) {
+        self.crc_by_caller = true;
+    }
+
+    pub(crate) fn feed_crc(&mut self, consumed: &[u8]) {
+        if self.opts.verify_checksum {
+            self.crc.update(consumed);
+        }
+        self.crc_fed += consumed.len() as u64;
+    }
+
+    fn hash(&mut self, bytes: &[u8]) {
+        if !self.crc_by_caller && self.opts.verify_checksum {
+            self.crc.update(bytes);
+        }
+    }
+
+    pub(crate) fn advance_impl(&mut self, input: &[u8]) -> Result<Advance> {
         self.pending = Pending::None;
         self.origin = self.offset;
         let more = self.total.map(|t| t.saturating_sub(self.offset + input.len() as u64));
@@ -258,16 +300,20 @@ impl Decoder {
             self.scratch.clear();
             if self.state == State::Checksum {
                 // The stored checksum covers every byte before it.
-                self.crc.update(&input[hashed..pos]);
+                self.hash(&input[hashed..pos]);
                 hashed = pos;
+                if self.crc_by_caller && self.crc_fed < self.offset + pos as u64 {
+                    self.commit(pos);
+                    return Ok(Advance::NeedCrc { consumed: pos });
+                }
             }
             let mut c = Cursor { buf: input, pos, more, total: self.total, max_unit: self.opts.max_string };
             let flow = match self.step(&mut c) {
                 Ok(flow) => flow,
                 Err(Stop::Incomplete) => {
-                    self.crc.update(&input[hashed..pos]);
+                    self.hash(&input[hashed..pos]);
                     self.commit(pos);
-                    return Ok(Progress::NeedMore { consumed: pos });
+                    return Ok(Advance::Progress(Progress::NeedMore { consumed: pos }));
                 }
                 Err(Stop::Fail(at, kind)) => return Err(self.error_at(self.offset + at as u64, kind)),
             };
@@ -276,14 +322,14 @@ impl Decoder {
                 Flow::Continue => {}
                 Flow::Event | Flow::Done => {
                     if self.state != State::Done {
-                        self.crc.update(&input[hashed..pos]);
+                        self.hash(&input[hashed..pos]);
                     }
                     self.commit(pos);
-                    return Ok(if matches!(flow, Flow::Event) {
+                    return Ok(Advance::Progress(if matches!(flow, Flow::Event) {
                         Progress::Event { consumed: pos }
                     } else {
                         Progress::Done { consumed: pos }
-                    });
+                    }));
                 }
             }
         }
@@ -803,23 +849,23 @@ impl Decoder {
             let what = format!("{} elements, not a multiple of {group}", self.blob_refs.len());
             return c.fail(str_start, ErrorKind::Blob(BlobError::new("compact value", 0, what)));
         }
-        if items == BlobItems::Zset || items == BlobItems::HashTtl {
-            // Validate scores and TTLs now, so that emission cannot fail halfway.
-            let mut i = 0;
-            while i < self.blob_refs.len() {
-                let r = self.blob_refs[i + 1 + (items == BlobItems::HashTtl) as usize];
-                let ok = match (items, r) {
-                    (BlobItems::Zset, SRef::Blob(s, e)) => {
-                        double::parse_double_text(&blob[s as usize..e as usize]).is_some()
-                    }
-                    (BlobItems::HashTtl, SRef::Blob(..)) => false,
-                    _ => true,
+        // Validate scores and TTLs now, so that emission cannot fail halfway.
+        let bad = || ErrorKind::Invalid("a score or TTL in the blob is not a number".into());
+        if items == BlobItems::Zset {
+            self.blob_scores.clear();
+            for pair in self.blob_refs.chunks_exact(2) {
+                let score = match pair[1] {
+                    SRef::Int(v) => v as f64,
+                    SRef::Blob(s, e) => match double::parse_double_text(&blob[s as usize..e as usize]) {
+                        Some(f) => f,
+                        None => return c.fail(str_start, bad()),
+                    },
+                    _ => return c.fail(str_start, bad()),
                 };
-                if !ok {
-                    return c.fail(str_start, ErrorKind::Invalid("a score or TTL in the blob is not a number".into()));
-                }
-                i += group;
+                self.blob_scores.push(score);
             }
+        } else if items == BlobItems::HashTtl && self.blob_refs.chunks_exact(3).any(|t| !matches!(t[2], SRef::Int(_))) {
+            return c.fail(str_start, bad());
         }
         self.blob_in_input = in_input.map(|(s, e)| (self.origin + s as u64, self.origin + e as u64));
         self.blob_unit_end = self.origin + c.pos as u64;
@@ -857,18 +903,10 @@ impl Decoder {
     fn emit_blob(&mut self, c: &mut Cursor<'_>, items: BlobItems, then: After) -> Flow {
         let i = self.blob_idx;
         let r = &self.blob_refs;
-        let blob = self.blob_slice(c.buf);
-        let score = |r: SRef| -> f64 {
-            match r {
-                SRef::Int(v) => v as f64,
-                SRef::Blob(s, e) => double::parse_double_text(&blob[s as usize..e as usize]).unwrap_or(f64::NAN),
-                _ => f64::NAN,
-            }
-        };
         let (item, n) = match items {
             BlobItems::List => (ItemRef::List(r[i]), 1),
             BlobItems::Set => (ItemRef::Set(r[i]), 1),
-            BlobItems::Zset => (ItemRef::Zset(r[i], score(r[i + 1])), 2),
+            BlobItems::Zset => (ItemRef::Zset(r[i], self.blob_scores[i / 2]), 2),
             BlobItems::Hash => (ItemRef::Hash(r[i], r[i + 1], None), 2),
             BlobItems::HashTtl => {
                 let ttl = match r[i + 2] {

@@ -3,7 +3,7 @@
 
 use std::io::{self, Read};
 
-use crate::decoder::{Decoder, Options, Progress};
+use crate::decoder::{Advance, Decoder, Options, Progress};
 use crate::error::Result;
 use crate::event::Event;
 
@@ -36,6 +36,10 @@ pub struct Parser {
     /// Bytes used by the event last handed out; dropped on the next call, because the event
     /// borrows them until then.
     drop_next: usize,
+    /// Consumed bytes before this index have been fed to the decoder's CRC. Hashing happens
+    /// in bulk, just before consumed bytes are discarded, because each CRC call has a fixed
+    /// cost that is large next to a small event.
+    hashed: usize,
     done: bool,
 }
 
@@ -47,7 +51,9 @@ impl Default for Parser {
 
 impl Parser {
     pub fn new(opts: Options) -> Self {
-        Parser { dec: Decoder::new(opts), buf: Vec::new(), start: 0, end: 0, drop_next: 0, done: false }
+        let mut dec = Decoder::new(opts);
+        dec.crc_fed_by_caller();
+        Parser { dec, buf: Vec::new(), start: 0, end: 0, drop_next: 0, hashed: 0, done: false }
     }
 
     /// See [`Decoder::set_total_len`].
@@ -78,8 +84,17 @@ impl Parser {
         self.start += self.drop_next;
         self.drop_next = 0;
         if self.start == self.end {
+            self.hash_consumed();
             self.start = 0;
             self.end = 0;
+            self.hashed = 0;
+        }
+    }
+
+    fn hash_consumed(&mut self) {
+        if self.start > self.hashed {
+            self.dec.feed_crc(&self.buf[self.hashed..self.start]);
+            self.hashed = self.start;
         }
     }
 
@@ -89,6 +104,8 @@ impl Parser {
     fn make_room(&mut self, want: usize) -> &mut [u8] {
         self.settle();
         if self.buf.len() - self.end < want && self.start > 0 {
+            self.hash_consumed();
+            self.hashed = 0;
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
@@ -125,21 +142,28 @@ impl Parser {
         if self.done {
             return Ok(Poll::Done);
         }
-        let input = &self.buf[self.start..self.end];
-        match self.dec.advance(input)? {
-            Progress::Event { consumed } => {
-                self.drop_next = consumed;
-                Ok(Poll::Event)
-            }
-            Progress::NeedMore { consumed } => {
-                self.start += consumed;
-                Ok(Poll::NeedMore)
-            }
-            Progress::Done { consumed } => {
-                self.start += consumed;
-                self.done = true;
-                Ok(Poll::Done)
-            }
+        loop {
+            let input = &self.buf[self.start..self.end];
+            return match self.dec.advance_impl(input)? {
+                Advance::NeedCrc { consumed } => {
+                    self.start += consumed;
+                    self.hash_consumed();
+                    continue;
+                }
+                Advance::Progress(Progress::Event { consumed }) => {
+                    self.drop_next = consumed;
+                    Ok(Poll::Event)
+                }
+                Advance::Progress(Progress::NeedMore { consumed }) => {
+                    self.start += consumed;
+                    Ok(Poll::NeedMore)
+                }
+                Advance::Progress(Progress::Done { consumed }) => {
+                    self.start += consumed;
+                    self.done = true;
+                    Ok(Poll::Done)
+                }
+            };
         }
     }
 
