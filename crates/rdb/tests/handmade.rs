@@ -739,3 +739,65 @@ fn the_rest_after_the_rdb_is_left_for_the_caller() {
     assert_eq!(p.offset(), rdb_len as u64);
     assert_eq!(p.buffered(), &bytes[rdb_len..]);
 }
+
+#[test]
+fn resize_slot_info_and_pre_ga_functions() {
+    let mut pre_ga = vec![0xF6];
+    pre_ga.extend(s(b"mylib"));
+    pre_ga.extend(s(b"LUA"));
+    pre_ga.extend(len(1));
+    pre_ga.extend(s(b"a description"));
+    pre_ga.extend(s(b"return 1"));
+    let mut pre_ga_no_desc = vec![0xF6];
+    pre_ga_no_desc.extend(s(b"other"));
+    pre_ga_no_desc.extend(s(b"LUA"));
+    pre_ga_no_desc.extend(len(0));
+    pre_ga_no_desc.extend(s(b"return 2"));
+    let mut resize = vec![0xFB];
+    resize.extend(len(1000));
+    resize.extend(len(70000));
+    let mut slot = vec![0xF4];
+    slot.extend(len(16383));
+    slot.extend(len(2));
+    slot.extend(len(1));
+    let rdb = Rdb::redis(12)
+        .raw(&pre_ga)
+        .raw(&pre_ga_no_desc)
+        .select(5)
+        .raw(&resize)
+        .raw(&slot)
+        .key(0, b"k", &s(b"v"))
+        .finish();
+    assert_eq!(
+        body(ok(&rdb)),
+        lines(
+            "function-pre-ga mylib return 1
+             function-pre-ga other return 2
+             select 5
+             resize 1000 70000
+             slotinfo 16383 2 1
+             key db=5 k string raw exp=None len=None
+               string v
+             end-key"
+        )
+    );
+}
+
+#[test]
+fn unknown_opcodes_and_bad_lengths_are_errors() {
+    // 0xF2 is only defined by an unreleased Valkey version.
+    let e = err(&Rdb::valkey().raw(&[0xF2, 0]).finish());
+    assert!(matches!(e.kind, ErrorKind::Invalid(_)), "{e}");
+    assert_eq!(e.offset, 9);
+    // 0x82 is not a valid length prefix.
+    let e = err(&Rdb::redis(9).raw(&[0xFE, 0x82]).finish());
+    assert_eq!(e.kind, ErrorKind::BadLength(0x82));
+    assert_eq!(e.offset, 10);
+    // A quicklist2 container that is neither PLAIN (1) nor PACKED (2).
+    let mut ql = len(1);
+    ql.extend(len(3));
+    ql.extend(s(b"x"));
+    let e = err(&Rdb::redis(10).key(18, b"q", &ql).finish());
+    assert!(matches!(e.kind, ErrorKind::Invalid(ref m) if m.contains("container 3")), "{e}");
+    assert_eq!(e.key.as_deref(), Some(&b"q"[..]));
+}
