@@ -1,12 +1,13 @@
 //! A thin tokio driver: moves bytes between a socket and a [`Replica`], and time into it.
 //! All protocol decisions stay in the state machine; this file only does I/O.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::{Error, Output, Replica};
+use crate::{Checkpoint, Error, Output, Replica};
 
 /// Read at least this much room at a time, so a large snapshot takes few syscalls.
 const READ_CHUNK: usize = 256 << 10;
@@ -23,21 +24,51 @@ pub enum DriverError<E> {
     Handler(E),
 }
 
-/// Runs one connection until it fails or the handler stops it. `Transmit`s are written
-/// here; every other output goes to `handle`, which returns the offset it has durably
-/// delivered up to, if that moved (for `REPLCONF ACK` and checkpoints).
+/// What receives the outputs of a connection (and of a [`Session`](crate::Session)).
 ///
-/// `handle` is synchronous on purpose: snapshot events borrow the decoder's buffer, so each
+/// `output` is synchronous on purpose: snapshot events borrow the decoder's buffer, so each
 /// one is dealt with before the next is decoded. A sink that works asynchronously reports its
-/// progress on a later call.
-pub async fn run<S, E>(
-    mut stream: S,
-    mut replica: Replica,
-    mut handle: impl FnMut(&Output<'_>) -> Result<Option<u64>, E>,
-) -> Result<std::convert::Infallible, DriverError<E>>
+/// progress on a later call. A closure `FnMut(&Output) -> Result<Option<u64>, E>` is a
+/// handler that ignores checkpoints.
+pub trait Handler {
+    type Error;
+
+    /// Handles one output (never a `Transmit`: the driver writes those). Returns the offset
+    /// durably delivered up to, if that moved: a command's `end_offset`, or the
+    /// `SnapshotEnd` offset. It drives `REPLCONF ACK` and the checkpoint.
+    fn output(&mut self, out: &Output<'_>) -> Result<Option<u64>, Self::Error>;
+
+    /// The position a restart can resume from without loss has moved (it follows the
+    /// delivered offset). Called at most once per batch of input; save it from here (not
+    /// necessarily every time) to survive a crash.
+    fn checkpoint(&mut self, _checkpoint: &Checkpoint) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+impl<E, F> Handler for F
+where
+    F: FnMut(&Output<'_>) -> Result<Option<u64>, E>,
+{
+    type Error = E;
+    fn output(&mut self, out: &Output<'_>) -> Result<Option<u64>, E> {
+        self(out)
+    }
+}
+
+/// Runs one connection until it fails or the handler stops it. `Transmit`s are written
+/// here; every other output goes to `handler`. The replica is borrowed so that, after a
+/// failure, its [`Replica::checkpoint`] says where the next connection resumes.
+pub async fn run<S, H>(
+    stream: &mut S,
+    replica: &mut Replica,
+    handler: &mut H,
+) -> Result<Infallible, DriverError<H::Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
+    H: Handler + ?Sized,
 {
+    let mut reported = replica.checkpoint();
     loop {
         loop {
             let Some(out) = replica.poll_output(Instant::now())? else { break };
@@ -47,11 +78,18 @@ where
                     stream.write_all(&bytes.0).await?;
                     None
                 }
-                other => handle(&other).map_err(DriverError::Handler)?,
+                other => handler.output(&other).map_err(DriverError::Handler)?,
             };
             if let Some(offset) = delivered {
                 replica.ack_delivered(offset);
             }
+        }
+        let checkpoint = replica.checkpoint();
+        if checkpoint != reported {
+            if let Some(cp) = &checkpoint {
+                handler.checkpoint(cp).map_err(DriverError::Handler)?;
+            }
+            reported = checkpoint;
         }
         stream.flush().await?;
         let deadline = replica.poll_timeout().map(tokio::time::Instant::from_std);

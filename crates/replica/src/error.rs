@@ -1,6 +1,7 @@
 //! One error type for the crate. Messages say what happened and, where it helps, what to do;
 //! none of them ever contains the password.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -50,6 +51,42 @@ pub enum Error {
     Timeout { phase: &'static str, after: Duration },
     #[error("the master closed the connection during {phase}")]
     Closed { phase: &'static str },
+    #[error("bad source {source_text:?}: {reason}")]
+    BadSource { source_text: String, reason: String },
+    #[error("no source to follow: give at least one address")]
+    NoSources,
+    #[error("cannot connect to {address}: {source}")]
+    Connect {
+        address: String,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    #[error("connecting to {address} timed out after {:.1} s", after.as_secs_f64())]
+    ConnectTimeout { address: String, after: Duration },
+    #[error("connection to {address}: {source}")]
+    Io {
+        address: String,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// A TLS setting that cannot work (an unreadable CA file, a key that does not parse).
+    #[error("TLS configuration: {0}")]
+    TlsConfig(String),
+    /// The TLS handshake failed (an untrusted certificate, a name mismatch).
+    #[error("TLS handshake with {address}: {source}")]
+    TlsHandshake {
+        address: String,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    #[error("cannot start from now: INFO replication from {address} has no {missing}")]
+    NoInfo { address: String, missing: &'static str },
+    /// `--from now` asked for `PSYNC <replid> <offset+1>` and the master answered with a full
+    /// sync: its backlog no longer holds that offset (or it has none yet).
+    #[error("cannot start from now: the master answered PSYNC {replid} {} with a full resync (no backlog covers that offset yet, or it moved on); allow a snapshot fallback to start with a full sync", offset + 1)]
+    NowNotCovered { replid: crate::ReplId, offset: u64 },
+    #[error("gave up after {attempts} failed connection attempts; the last error: {last}")]
+    GaveUp { attempts: u32, last: Box<Error> },
 }
 
 impl Error {
@@ -63,6 +100,12 @@ impl Error {
                 | Error::PsyncRefused { .. }
                 | Error::UnexpectedReply { .. }
                 | Error::PingRefused { .. }
+                | Error::BadSource { .. }
+                | Error::NoSources
+                | Error::TlsConfig(_)
+                | Error::TlsHandshake { .. }
+                | Error::NowNotCovered { .. }
+                | Error::GaveUp { .. }
         )
     }
 }

@@ -7,6 +7,11 @@
 //! exact offsets, `SELECT` and `MULTI`/`EXEC` tracking, and `REPLCONF ACK`. The facts it
 //! relies on are in the project's protocol reference, §2 and §3.
 //!
+//! With the `tokio` feature (the default) the crate also does the I/O, in files of their
+//! own: [`Source`] parses redis-cli style addresses, [`connect`] opens TCP, unix-socket and
+//! TLS connections, [`driver::run`] runs one connection, and [`Session`] is the long-running
+//! follower that reconnects with backoff and resumes from the last delivered offset.
+//!
 //! ```
 //! use std::time::Instant;
 //! use replica::{Config, Output, Replica};
@@ -23,6 +28,8 @@
 
 mod config;
 #[cfg(feature = "tokio")]
+mod connect;
+#[cfg(feature = "tokio")]
 pub mod driver;
 mod error;
 mod handshake;
@@ -31,7 +38,14 @@ mod info;
 mod machine;
 mod output;
 mod position;
+#[cfg(feature = "tokio")]
+mod probe;
+#[cfg(feature = "tokio")]
+mod session;
 mod snapshot;
+mod source;
+#[cfg(feature = "tokio")]
+mod tls;
 
 pub use config::{AckPolicy, Auth, Checkpoint, Config, Start};
 pub use error::Error;
@@ -39,6 +53,16 @@ pub use id::{ReplId, TxId};
 pub use info::ReplicationInfo;
 pub use machine::{Phase, Replica};
 pub use output::{Command, CommandKind, Output, Transmit};
+pub use source::{Address, Source, SourceOverrides, DEFAULT_PORT};
+
+#[cfg(feature = "tokio")]
+pub use connect::{connect, Connection};
+#[cfg(feature = "tokio")]
+pub use driver::Handler;
+#[cfg(feature = "tokio")]
+pub use session::{Backoff, Session, SessionConfig, StartFrom};
+#[cfg(feature = "tokio")]
+pub use tls::TlsOptions;
 
 #[cfg(test)]
 mod tests;

@@ -45,11 +45,11 @@ async fn full_sync_then_a_set_with_exact_offsets(name: &str, args: &[&str]) {
     let server = args.iter().fold(testkit::Server::builder(name), |b, a| b.arg(*a)).start();
     server.cmd_str(&["SET", "before", "1"]).expect_ok();
 
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port())).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port())).await.unwrap();
     let config = Config { ack_policy: AckPolicy::Delivered, ..Config::default() };
-    let replica = Replica::new(config, std::time::Instant::now());
+    let mut replica = Replica::new(config, std::time::Instant::now());
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(driver::run(stream, replica, move |out: &Output<'_>| {
+    let mut handler = move |out: &Output<'_>| {
         // A synchronous "sink": everything is delivered as soon as it is seen.
         let (seen, delivered) = match out {
             Output::Snapshot(rdb::Event::Begin(format)) => (Some(Seen::Format(format!("{format:?}"))), None),
@@ -71,7 +71,8 @@ async fn full_sync_then_a_set_with_exact_offsets(name: &str, args: &[&str]) {
             tx.send(seen).map_err(|_| "test ended")?;
         }
         Ok::<_, &str>(delivered)
-    }));
+    };
+    let task = tokio::spawn(async move { driver::run(&mut stream, &mut replica, &mut handler).await });
 
     // The snapshot holds the key written before, then ends at the FULLRESYNC offset.
     let mut keys = Vec::new();

@@ -1,4 +1,5 @@
-//! Test kit: real Redis and Valkey servers of a named version, on free loopback ports.
+//! Test kit: real Redis and Valkey servers of a named version, on free loopback ports, and a
+//! TCP fault proxy ([`FaultProxy`]) to put between them and a client.
 //!
 //! redtail is only as good as its agreement with real servers, so integration tests start the
 //! real thing rather than mocks:
@@ -18,6 +19,7 @@ mod client;
 pub mod dataset;
 mod error;
 mod install;
+mod proxy;
 mod server;
 mod tansu;
 mod version;
@@ -25,6 +27,7 @@ mod version;
 pub use client::{Client, Reply};
 pub use error::Error;
 pub use install::{install_hint, installation, require_tool, servers_dir, Installation};
+pub use proxy::{Direction, FaultProxy};
 pub use server::{Server, ServerBuilder};
 pub use tansu::Broker;
 pub use version::{Product, Version};
