@@ -166,10 +166,14 @@ pub struct Decoder {
     /// The key being decoded, kept for error messages.
     key: Vec<u8>,
     in_key: bool,
-    /// LZF output for the current unit.
+    /// LZF output for the current unit: `scratch[..scratch_used]`. The vector only grows
+    /// (its length is a high-water mark), so decompressing never pays for zero-filling.
     scratch: Vec<u8>,
-    /// Decompressed blob, when the current blob was LZF-compressed.
+    scratch_used: usize,
+    /// Decompressed blob, when the current blob was LZF-compressed: `blob_data[..blob_len]`,
+    /// grow-only like `scratch`.
     blob_data: Vec<u8>,
+    blob_len: usize,
     /// The current blob's absolute byte range, when it was not compressed and so still lies
     /// in the caller's buffer.
     blob_in_input: Option<(u64, u64)>,
@@ -214,7 +218,9 @@ impl Decoder {
             key: Vec::new(),
             in_key: false,
             scratch: Vec::new(),
+            scratch_used: 0,
             blob_data: Vec::new(),
+            blob_len: 0,
             blob_in_input: None,
             blob_unit_end: 0,
             origin: 0,
@@ -297,7 +303,7 @@ impl Decoder {
         // dominated small units (measured at about a quarter of the run time).
         let mut hashed = 0;
         loop {
-            self.scratch.clear();
+            self.scratch_used = 0;
             if self.state == State::Checksum {
                 // The stored checksum covers every byte before it.
                 self.hash(&input[hashed..pos]);
@@ -343,7 +349,7 @@ impl Decoder {
     /// the consumed bytes are dropped from it).
     pub fn event<'a>(&'a self, input: &'a [u8]) -> Event<'a> {
         let blob = self.blob_slice(input);
-        let b = Bases { input, scratch: &self.scratch, blob };
+        let b = Bases { input, scratch: &self.scratch[..self.scratch_used], blob };
         match &self.pending {
             Pending::None => unreachable!("event() called without a ready event"),
             Pending::Begin => Event::Begin(self.format.expect("format is known after the header")),
@@ -483,24 +489,31 @@ impl Decoder {
             Len::Special(ENC_INT16) => Ok(SRef::Int(i64::from(i16::from_le_bytes(c.array()?)))),
             Len::Special(ENC_INT32) => Ok(SRef::Int(i64::from(i32::from_le_bytes(c.array()?)))),
             Len::Special(ENC_LZF) => {
-                let s = self.scratch.len();
-                self.lzf_into(c, start, false)?;
-                Ok(SRef::Scratch(s as u32, self.scratch.len() as u32))
+                let (s, e) = self.lzf_into(c, start, false)?;
+                Ok(SRef::Scratch(s as u32, e as u32))
             }
             Len::Special(x) => c.fail(start, ErrorKind::Invalid(format!("unknown string encoding {x}"))),
         }
     }
 
     /// Decompresses an LZF string (after its `0xC3` byte) into the scratch buffer, or into the
-    /// blob buffer when `blob` is set.
-    fn lzf_into(&mut self, c: &mut Cursor<'_>, start: usize, blob: bool) -> Unit<()> {
+    /// blob buffer when `blob` is set, returning where the output lies in that buffer.
+    fn lzf_into(&mut self, c: &mut Cursor<'_>, start: usize, blob: bool) -> Unit<(usize, usize)> {
         let clen = c.length()?;
         let ulen = c.length()?;
         let data = c.take(clen, "LZF string")?;
         let ulen = usize::try_from(ulen)
             .map_err(|_| Stop::Fail(start, ErrorKind::LyingLength { len: ulen, what: "LZF output" }))?;
-        let out = if blob { &mut self.blob_data } else { &mut self.scratch };
-        lzf::decompress(data, ulen, out).map_err(|e| blob_err(start, e))
+        lzf::check_declared_len(data.len(), ulen).map_err(|e| blob_err(start, e))?;
+        let (buf, used) =
+            if blob { (&mut self.blob_data, &mut self.blob_len) } else { (&mut self.scratch, &mut self.scratch_used) };
+        let (s, e) = (*used, *used + ulen);
+        if buf.len() < e {
+            buf.resize(e, 0);
+        }
+        lzf::decompress_into(data, &mut buf[s..e]).map_err(|e| blob_err(start, e))?;
+        *used = e;
+        Ok((s, e))
     }
 
     /// Turns a key-level string reference into owned bytes for error messages.
@@ -791,7 +804,7 @@ impl Decoder {
                 (s, Some((s, e)))
             }
             Len::Special(ENC_LZF) => {
-                self.blob_data.clear();
+                self.blob_len = 0;
                 self.lzf_into(c, str_start, true)?;
                 (str_start, None)
             }
@@ -801,7 +814,7 @@ impl Decoder {
         };
         let blob: &[u8] = match in_input {
             Some((s, e)) => &c.buf[s..e],
-            None => &self.blob_data,
+            None => &self.blob_data[..self.blob_len],
         };
         // Errors inside an uncompressed blob point at the exact byte; inside a compressed one,
         // at the string, with the position within the decompressed data in the message.
@@ -896,7 +909,7 @@ impl Decoder {
             // A blob that ended before this input slice is no longer referenced.
             Some((s, _)) if s < self.origin => &[],
             Some((s, e)) => &input[(s - self.origin) as usize..(e - self.origin) as usize],
-            None => &self.blob_data,
+            None => &self.blob_data[..self.blob_len],
         }
     }
 
@@ -1037,7 +1050,7 @@ impl Decoder {
                 let in_input = match c.len()? {
                     Len::Plain(n) => Some(c.take_range(n, "stream listpack")?),
                     Len::Special(ENC_LZF) => {
-                        self.blob_data.clear();
+                        self.blob_len = 0;
                         self.lzf_into(c, str_start, true)?;
                         None
                     }
@@ -1047,7 +1060,7 @@ impl Decoder {
                 };
                 let blob: &[u8] = match in_input {
                     Some((s, e)) => &c.buf[s..e],
-                    None => &self.blob_data,
+                    None => &self.blob_data[..self.blob_len],
                 };
                 if let Err(e) = self.stream.parse_node(master, blob) {
                     let at = match in_input {

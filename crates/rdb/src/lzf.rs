@@ -52,6 +52,26 @@ pub fn max_decompressed_len(compressed_len: usize) -> usize {
 /// reserved, so a lying length cannot make us allocate), a literal run past the end of
 /// `src`, a token cut short, a back-reference to before the start of this output, and
 /// output longer or shorter than declared.
+/// Checks a declared length against what `compressed_len` bytes can expand to, before anything
+/// is allocated for it.
+pub fn check_declared_len(compressed_len: usize, declared_len: usize) -> Result<(), BlobError> {
+    if declared_len > max_decompressed_len(compressed_len) {
+        return Err(BlobError::new(
+            BLOB,
+            0,
+            format!("declared length {declared_len} is more than {compressed_len} bytes of LZF data can expand to"),
+        ));
+    }
+    Ok(())
+}
+
+/// Decompresses into `dst`, which must be exactly the declared length. Callers that decode
+/// many strings reuse one grown buffer this way and avoid zero-filling it each time.
+pub fn decompress_into(src: &[u8], dst: &mut [u8]) -> Result<(), BlobError> {
+    check_declared_len(src.len(), dst.len())?;
+    run(src, dst)
+}
+
 pub fn decompress(src: &[u8], declared_len: usize, out: &mut Vec<u8>) -> Result<(), BlobError> {
     if declared_len > max_decompressed_len(src.len()) {
         return Err(BlobError::new(
