@@ -12,19 +12,9 @@ fn id(s: &str) -> ReplId {
     s.parse().unwrap()
 }
 
-/// CRC-64/Jones as Redis computes it, written out bit by bit so the test does not trust the
-/// decoder's own (table or SIMD) implementation: reflected polynomial 0x95ac9329ac4bc9b5,
-/// init 0, no final xor.
-fn crc64_jones(data: &[u8]) -> u64 {
-    let mut crc = 0u64;
-    for &byte in data {
-        crc ^= u64::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5 } else { crc >> 1 };
-        }
-    }
-    crc
-}
+/// CRC-64/Jones written out bit by bit in the test kit, so the test does not trust the
+/// decoder's own (SIMD) implementation.
+use testkit::rdb_writer::crc64_bitwise as crc64_jones;
 
 fn with_crc(mut body: Vec<u8>) -> Vec<u8> {
     let crc = crc64_jones(&body);

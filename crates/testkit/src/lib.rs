@@ -20,6 +20,7 @@ pub mod dataset;
 mod error;
 mod install;
 mod proxy;
+pub mod rdb_writer;
 mod server;
 mod tansu;
 mod version;
