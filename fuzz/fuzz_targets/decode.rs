@@ -8,7 +8,8 @@ use rdb::{Options, Parser, Step};
 
 /// Renders events so that the two feeding strategies can be compared.
 fn run(data: &[u8], chunk: usize, known_len: bool) -> Result<Vec<String>, u64> {
-    let mut p = Parser::new(Options { verify_checksum: data.first().is_some_and(|b| b & 1 == 0), max_string: 1 << 20 });
+    let verify_checksum = data.first().is_some_and(|b| b & 1 == 0);
+    let mut p = Parser::new(Options { verify_checksum, max_string: 1 << 20, ..Options::default() });
     if known_len {
         p.set_total_len(data.len() as u64);
     }

@@ -55,6 +55,7 @@ pub fn run(args: RdbArgs) -> Result<(), Failure> {
         key_globs: args.keys.into_iter().map(|k| k.into_encoded_bytes()).collect(),
         key_regexes: args.key_regexes,
         types: args.types.into_iter().map(Into::into).collect(),
+        ..Filter::default()
     };
     let mut sink: Box<dyn EventSink> =
         if filter.is_empty() { writer } else { Box::new(FilteredSink::new(filter, writer)) };

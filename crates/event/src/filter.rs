@@ -1,4 +1,5 @@
-//! Choosing keys: by database, key pattern and type.
+//! Choosing keys: by database, key pattern and type; and, for `redtail follow`, commands (see
+//! `command_filter`, which also filters the live events through [`FilteredSink`]).
 //!
 //! The decoder still reads every key (an RDB has no index to seek with), but a skipped key's
 //! events go nowhere, so a filter makes output cheaper, never input.
@@ -9,8 +10,13 @@ use crate::error::Result;
 use crate::glob::glob_match;
 use crate::sink::EventSink;
 
-/// Which keys to keep. Each non-empty list must accept the key (logical AND across kinds);
-/// within a kind any entry may (OR), and key globs and regexes together form one kind.
+/// Which keys and commands to keep. Each non-empty list must accept the key or command
+/// (logical AND across kinds); within a kind any entry may (OR), and key globs and regexes
+/// together form one kind.
+///
+/// `dbs`, `key_globs` and `key_regexes` apply to snapshot keys and to commands (by the keys
+/// they touch); `types` to snapshot keys only (a command does not say the type of its key);
+/// `commands` and `exclude_commands` to commands only. See [`Filter::accepts_command`].
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
     pub dbs: Vec<u64>,
@@ -19,12 +25,31 @@ pub struct Filter {
     /// Regexes over the key's bytes, unanchored like `grep`.
     pub key_regexes: Vec<regex::bytes::Regex>,
     pub types: Vec<ValueType>,
+    /// Command names to keep (any case); empty keeps all but `PING` and `REPLCONF`.
+    pub commands: Vec<Vec<u8>>,
+    /// Command names to drop (any case), applied after `commands`.
+    pub exclude_commands: Vec<Vec<u8>>,
 }
 
 impl Filter {
     /// True when the filter keeps everything, so callers can skip the wrapper.
     pub fn is_empty(&self) -> bool {
-        self.dbs.is_empty() && self.key_globs.is_empty() && self.key_regexes.is_empty() && self.types.is_empty()
+        self.dbs.is_empty()
+            && self.key_globs.is_empty()
+            && self.key_regexes.is_empty()
+            && self.types.is_empty()
+            && self.commands.is_empty()
+            && self.exclude_commands.is_empty()
+    }
+
+    /// Whether any key pattern is set (a keyless command then never passes).
+    pub(crate) fn has_key_patterns(&self) -> bool {
+        !self.key_globs.is_empty() || !self.key_regexes.is_empty()
+    }
+
+    /// Whether a key matches a glob or a regex (call only when [`Filter::has_key_patterns`]).
+    pub(crate) fn key_matches(&self, key: &[u8]) -> bool {
+        self.key_globs.iter().any(|g| glob_match(g, key)) || self.key_regexes.iter().any(|r| r.is_match(key))
     }
 
     pub fn accepts(&self, key: &KeyInfo<'_>) -> bool {
@@ -34,7 +59,7 @@ impl Filter {
         if !self.types.is_empty() && !self.types.contains(&key.value_type) {
             return false;
         }
-        if self.key_globs.is_empty() && self.key_regexes.is_empty() {
+        if !self.has_key_patterns() {
             return true;
         }
         let mut digits = itoa::Buffer::new();
@@ -42,22 +67,25 @@ impl Filter {
             Str::Bytes(b) => b,
             Str::Int(i) => digits.format(i).as_bytes(),
         };
-        self.key_globs.iter().any(|g| glob_match(g, name)) || self.key_regexes.iter().any(|r| r.is_match(name))
+        self.key_matches(name)
     }
 }
 
 /// Passes only the accepted keys (with their items and end) to the inner sink; every event
 /// outside keys passes through.
 pub struct FilteredSink<S> {
-    filter: Filter,
-    inner: S,
+    pub(crate) filter: Filter,
+    pub(crate) inner: S,
     /// Inside a rejected key: drop events through its `KeyEnd`.
     skipping: bool,
+    /// The transaction whose commands are passing, and how many passed (its `exec` is dropped
+    /// when none did, and otherwise counts only those).
+    pub(crate) open_tx: Option<(u64, u64)>,
 }
 
 impl<S: EventSink> FilteredSink<S> {
     pub fn new(filter: Filter, inner: S) -> Self {
-        FilteredSink { filter, inner, skipping: false }
+        FilteredSink { filter, inner, skipping: false, open_tx: None }
     }
 
     pub fn into_inner(self) -> S {
@@ -121,6 +149,7 @@ mod tests {
             key_globs: vec![b"user:*".to_vec()],
             key_regexes: vec![regex::bytes::Regex::new("^session:[0-9]+$").unwrap()],
             types: vec![ValueType::Hash, ValueType::String],
+            ..Filter::default()
         };
         assert!(f.accepts(&info(0, Str::Bytes(b"user:1"), ValueType::Hash)));
         assert!(f.accepts(&info(2, Str::Bytes(b"session:42"), ValueType::String)));

@@ -62,7 +62,8 @@ struct OpenKey {
 
 /// Writes events as JSON lines to `W`.
 pub struct JsonWriter<W: Write> {
-    out: CommitBuffer<W>,
+    /// Shared with the live events' writer (`live_json`), so both kinds go through one buffer.
+    pub(crate) out: CommitBuffer<W>,
     opts: JsonOptions,
     keys: u64,
     /// The current key's line up to and including `"value":`, repeated on every part.
@@ -102,6 +103,8 @@ impl<W: Write> JsonWriter<W> {
         let buf = &mut self.out.buf;
         match ev {
             Event::Begin(format) => {
+                // `follow` can write a second snapshot after a `resync`; its `end` counts its own keys.
+                self.keys = 0;
                 buf.extend_from_slice(b"{\"event\":\"begin\",\"format\":");
                 write_plain(buf, if format.family == Family::Valkey { "valkey" } else { "redis" });
                 buf.extend_from_slice(b",\"rdb_version\":");

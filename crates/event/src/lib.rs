@@ -6,8 +6,14 @@
 //! - [`KeysWriter`]: one line per key with its size, for finding what takes the space;
 //!
 //! and chooses keys with a [`Filter`]. Every output implements [`EventSink`], so a driver
-//! (the CLI, later `follow`) feeds any of them the same way.
+//! (the CLI) feeds any of them the same way.
+//!
+//! `redtail follow` adds the live stream ([`live`]): [`JsonWriter`] writes its events as JSON
+//! lines, [`RespStreamWriter`] as the commands themselves, and a [`Filter`] also chooses
+//! commands (by name, db and the keys [`command_keys`] finds). These implement [`LiveSink`].
 
+mod command_filter;
+pub mod command_keys;
 mod commit_buffer;
 pub mod error;
 pub mod filter;
@@ -15,8 +21,11 @@ pub mod glob;
 pub mod json;
 pub mod json_str;
 pub mod keys;
+pub mod live;
+mod live_json;
 pub mod rebuild;
 pub mod resp;
+pub mod resp_stream;
 pub mod sink;
 
 pub use commit_buffer::FLUSH_AT;
@@ -25,5 +34,7 @@ pub use filter::{Filter, FilteredSink};
 pub use glob::glob_match;
 pub use json::{JsonOptions, JsonWriter};
 pub use keys::KeysWriter;
+pub use live::{CommandEvent, LiveEvent, SyncMode};
 pub use rebuild::RebuildWriter;
-pub use sink::EventSink;
+pub use resp_stream::RespStreamWriter;
+pub use sink::{EventSink, LiveSink};

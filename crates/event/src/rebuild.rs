@@ -44,10 +44,11 @@ struct StreamRebuild {
 
 /// Writes RESP2 commands that recreate the keys (and function libraries) of the events.
 pub struct RebuildWriter<W: Write> {
-    out: CommitBuffer<W>,
+    /// Shared with the live stream's writer (`resp_stream`), which continues the same output.
+    pub(crate) out: CommitBuffer<W>,
     format: Option<Format>,
-    /// The database the commands written so far apply to.
-    db: Option<u64>,
+    /// The database the commands written so far apply to (the live stream keeps it up to date).
+    pub(crate) db: Option<u64>,
     /// The current key, copied once because every command of the key repeats it.
     key: Vec<u8>,
     value_type: ValueType,
