@@ -44,16 +44,11 @@ pub struct Options {
     /// blob accepted before the length is called a lie. Redis' own ceiling for a bulk string
     /// is `proto-max-bulk-len`, 512 MB by default.
     pub max_string: u64,
-    /// Report each element of a value as an [`Event::Item`] (the default). When false, values
-    /// are still decoded and validated in full (LZF, blob structure, counts), but only the
-    /// key-level events are reported: for checks and listings that never look at elements,
-    /// this skips the per-element work of building and handing out events.
-    pub items: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { verify_checksum: true, max_string: 1 << 32, items: true }
+        Options { verify_checksum: true, max_string: 1 << 32 }
     }
 }
 
@@ -331,7 +326,6 @@ impl Decoder {
             pos = pos.max(c.pos);
             match flow {
                 Flow::Continue => {}
-                Flow::Event if !self.opts.items && matches!(self.pending, Pending::Item(_)) => {}
                 Flow::Event | Flow::Done => {
                     if self.state != State::Done {
                         self.hash(&input[hashed..pos]);
