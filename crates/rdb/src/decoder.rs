@@ -464,6 +464,16 @@ impl Decoder {
     }
 
     fn magic(&mut self, c: &mut Cursor<'_>) -> Unit<Flow> {
+        // Say "not an RDB file" as soon as the first bytes rule it out, rather than waiting for
+        // nine bytes that a short non-RDB input (`echo hi | redtail rdb -`) never has.
+        let head = &c.buf[c.pos..c.buf.len().min(c.pos + 6)];
+        if !b"REDIS".starts_with(&head[..head.len().min(5)]) && !b"VALKEY".starts_with(head) {
+            return c.fail(0, ErrorKind::BadMagic(String::from_utf8_lossy(head).into_owned()));
+        }
+        if c.remaining() < 9 && c.more.is_some_and(|m| m > 0) {
+            // Judge a short input by its bytes once they are here, not by its size alone.
+            return Err(Stop::Incomplete);
+        }
         let magic: [u8; 9] = c.array()?;
         let shown = String::from_utf8_lossy(&magic).into_owned();
         let format = match Format::from_magic(&magic) {

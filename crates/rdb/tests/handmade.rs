@@ -801,3 +801,15 @@ fn unknown_opcodes_and_bad_lengths_are_errors() {
     assert!(matches!(e.kind, ErrorKind::Invalid(ref m) if m.contains("container 3")), "{e}");
     assert_eq!(e.key.as_deref(), Some(&b"q"[..]));
 }
+
+#[test]
+fn short_non_rdb_input_is_not_an_rdb_file() {
+    for input in [&b"hello\n"[..], b"{", b"REDIX", b"VALKEX"] {
+        let e = err(input);
+        assert!(matches!(e.kind, ErrorKind::BadMagic(_)), "{input:?}: {e}");
+        assert_eq!(e.offset, 0);
+    }
+    // A real prefix that is cut short is a truncation, not a bad magic.
+    assert_eq!(err(b"REDIS00").kind, ErrorKind::Truncated);
+    assert_eq!(err(b"VALK").kind, ErrorKind::Truncated);
+}
