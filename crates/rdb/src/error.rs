@@ -20,6 +20,23 @@ impl BlobError {
     }
 }
 
+/// One step of a blob iterator that stops for good after the end or the first error, so a
+/// corrupt blob yields its error once and then nothing.
+#[inline]
+pub(crate) fn fused_step<T>(done: &mut bool, step: Result<Option<T>, BlobError>) -> Option<Result<T, BlobError>> {
+    match step {
+        Ok(Some(v)) => Some(Ok(v)),
+        Ok(None) => {
+            *done = true;
+            None
+        }
+        Err(e) => {
+            *done = true;
+            Some(Err(e))
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ErrorKind {
     #[error("the input ended early (truncated file or connection)")]

@@ -192,17 +192,8 @@ impl<'a> Iterator for ListpackIter<'a> {
         if self.done {
             return None;
         }
-        match self.entry() {
-            Ok(Some(v)) => Some(Ok(v)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        let step = self.entry();
+        crate::error::fused_step(&mut self.done, step)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

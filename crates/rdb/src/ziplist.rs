@@ -183,17 +183,8 @@ impl<'a> Iterator for ZiplistIter<'a> {
         if self.done {
             return None;
         }
-        match self.entry() {
-            Ok(Some(v)) => Some(Ok(v)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        let step = self.entry();
+        crate::error::fused_step(&mut self.done, step)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -109,17 +109,8 @@ impl<'a> Iterator for ZipmapIter<'a> {
         if self.done {
             return None;
         }
-        match self.pair() {
-            Ok(Some(v)) => Some(Ok(v)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        let step = self.pair();
+        crate::error::fused_step(&mut self.done, step)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
