@@ -4,13 +4,18 @@ use std::ffi::OsString;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::follow_args::FollowArgs;
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success (also when the reader of the output goes away, as with `| head`)
   1  the input is not a valid RDB file (corrupt, truncated, unsupported), or holds a value the
      chosen output cannot express
   2  usage error
-  3  I/O error: the input cannot be opened or read, or the output cannot be written";
+  3  I/O error: the input cannot be opened or read, or the output (or checkpoint file) cannot be
+     written
+  4  source error (follow): cannot connect to or authenticate with the master, or it refuses to
+     replicate (PSYNC refused, not a Redis server, no backlog for --from now, retries used up)";
 
 #[derive(Debug, Parser)]
 #[command(name = "redtail", version, about = "Change data capture for Redis and Valkey", after_help = EXIT_CODES)]
@@ -24,7 +29,10 @@ pub enum Command {
     /// Decode an RDB file into events (JSON lines), Redis commands, or a key listing.
     #[command(after_help = EXIT_CODES)]
     Rdb(RdbArgs),
-    // `follow` (replicate from a live master) is added here.
+    /// Follow a live master as a replica: its snapshot, then every write, as events (JSON lines)
+    /// or as commands to replay into another server.
+    #[command(after_help = EXIT_CODES, disable_help_flag = true)]
+    Follow(Box<FollowArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,6 +112,6 @@ pub struct RdbArgs {
     pub chunk_elements: u64,
 }
 
-fn parse_regex(s: &str) -> Result<regex::bytes::Regex, String> {
+pub fn parse_regex(s: &str) -> Result<regex::bytes::Regex, String> {
     regex::bytes::Regex::new(s).map_err(|e| e.to_string())
 }

@@ -1,16 +1,16 @@
 //! Exit codes, and how each failure is reported. The codes are part of the interface (see
 //! `redtail --help` and the README): scripts tell a damaged file (1) from a usage mistake (2,
-//! clap's own) and from a disk or pipe problem (3).
+//! clap's own), from a disk or pipe problem (3), and from a master that cannot be followed (4).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 pub const OK: u8 = 0;
 pub const INVALID_INPUT: u8 = 1;
-/// Clap exits with this itself on a usage error.
-#[allow(dead_code)]
+/// Clap exits with this itself on a usage error; checks after parsing use it too.
 pub const USAGE: u8 = 2;
 pub const IO_ERROR: u8 = 3;
+pub const SOURCE_ERROR: u8 = 4;
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -19,6 +19,10 @@ pub enum Failure {
     Invalid(anyhow::Error),
     /// The input cannot be opened or read, or the output cannot be written.
     Io(anyhow::Error),
+    /// A usage mistake found after parsing (a bad URL, an option that needs another).
+    Usage(anyhow::Error),
+    /// The master cannot be followed: connection, authentication, a refused `PSYNC`.
+    Source(anyhow::Error),
     /// The failure was already reported (e.g. by `--check` on stdout); exit with this code.
     Reported(u8),
 }
@@ -29,6 +33,8 @@ impl Failure {
         let (code, err) = match self {
             Failure::Invalid(e) => (INVALID_INPUT, e),
             Failure::Io(e) => (IO_ERROR, e),
+            Failure::Usage(e) => (USAGE, e),
+            Failure::Source(e) => (SOURCE_ERROR, e),
             Failure::Reported(code) => return ExitCode::from(code),
         };
         // If stderr itself is gone there is no one left to tell.

@@ -28,8 +28,8 @@ pub enum DriverError<E> {
 ///
 /// `output` is synchronous on purpose: snapshot events borrow the decoder's buffer, so each
 /// one is dealt with before the next is decoded. A sink that works asynchronously reports its
-/// progress on a later call. A closure `FnMut(&Output) -> Result<Option<u64>, E>` is a
-/// handler that ignores checkpoints.
+/// progress on a later call, or from [`Handler::flush`]. A closure
+/// `FnMut(&Output) -> Result<Option<u64>, E>` is a handler that ignores checkpoints.
 pub trait Handler {
     type Error;
 
@@ -37,6 +37,15 @@ pub trait Handler {
     /// durably delivered up to, if that moved: a command's `end_offset`, or the
     /// `SnapshotEnd` offset. It drives `REPLCONF ACK` and the checkpoint.
     fn output(&mut self, out: &Output<'_>) -> Result<Option<u64>, Self::Error>;
+
+    /// The driver has handed out everything the last read produced and is about to wait for
+    /// the master. A handler that buffers its output (stdout, a file) writes it out here, once
+    /// per read burst rather than once per command, and returns the offset now durably
+    /// delivered, if that moved. Without this, a buffered handler could only report delivery
+    /// on its next `output`, which never comes once the master goes quiet.
+    fn flush(&mut self) -> Result<Option<u64>, Self::Error> {
+        Ok(None)
+    }
 
     /// The position a restart can resume from without loss has moved (it follows the
     /// delivered offset). Called at most once per batch of input; save it from here (not
@@ -83,6 +92,9 @@ where
             if let Some(offset) = delivered {
                 replica.ack_delivered(offset);
             }
+        }
+        if let Some(offset) = handler.flush().map_err(DriverError::Handler)? {
+            replica.ack_delivered(offset);
         }
         let checkpoint = replica.checkpoint();
         if checkpoint != reported {

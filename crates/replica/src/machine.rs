@@ -96,6 +96,13 @@ pub struct Replica {
     pos: Option<Position>,
     /// When the last `REPLCONF ACK` went out, and what it said.
     last_ack: Option<(Instant, u64)>,
+    /// Send the next ACK after the busy interval even if the offset has not moved. The ACK
+    /// sent right after a diskless transfer can reach the master before it has put the replica
+    /// online, which it does only once it has reaped the child that sent the RDB; until then
+    /// `replconfCommand` ignores the ACK (`repl_start_cmd_stream_on_ack` needs
+    /// `SLAVE_STATE_ONLINE`). Without a second ACK soon, the stream would wait for the idle
+    /// one, a second later. Seen with redis 7.0 on loopback.
+    ack_soon: bool,
 }
 
 impl Replica {
@@ -114,6 +121,7 @@ impl Replica {
             replid2: None,
             pos: None,
             last_ack: None,
+            ack_soon: false,
         };
         replica.transmit(resp::encode_command(&["PING"]));
         replica
@@ -277,7 +285,8 @@ impl Replica {
     fn ack_due(&self) -> Option<Instant> {
         let (at, sent) = self.last_ack?;
         let current = self.pos.as_ref()?.ack_offset();
-        Some(at + if current != sent { self.config.ack_busy_interval } else { self.config.ack_idle_interval })
+        let busy = current != sent || self.ack_soon;
+        Some(at + if busy { self.config.ack_busy_interval } else { self.config.ack_idle_interval })
     }
 
     fn ack_if_due(&mut self, now: Instant) -> Option<Transmit> {
@@ -286,6 +295,7 @@ impl Replica {
         }
         let offset = self.pos.as_ref()?.ack_offset();
         self.last_ack = Some((now, offset));
+        self.ack_soon = false;
         Some(Self::ack_frame(offset))
     }
 
@@ -537,6 +547,7 @@ impl Replica {
         self.pos = Some(pos);
         self.state = State::Stream;
         self.last_ack = Some((now, ack));
+        self.ack_soon = ack_now;
         if ack_now {
             self.queue.push_back(Output::Transmit(Self::ack_frame(ack)));
         }

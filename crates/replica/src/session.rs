@@ -297,6 +297,10 @@ impl<H: Handler + ?Sized> Handler for Guard<'_, H> {
         self.inner.output(out).map_err(GuardError::Handler)
     }
 
+    fn flush(&mut self) -> Result<Option<u64>, Self::Error> {
+        self.inner.flush().map_err(GuardError::Handler)
+    }
+
     fn checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), Self::Error> {
         *self.checkpoint = Some(*checkpoint);
         self.inner.checkpoint(checkpoint).map_err(GuardError::Handler)

@@ -26,3 +26,6 @@ pub fn parse_resp(mut b: &[u8]) -> Vec<Vec<String>> {
     }
     cmds
 }
+
+pub mod compare;
+pub mod follow;

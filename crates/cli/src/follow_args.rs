@@ -1,0 +1,195 @@
+//! `redtail follow`'s command line. Connection flags follow redis-cli's (`-h`, `-p`, `-s`,
+//! `-a`, `--user`, `--tls`, `--cacert`, `--cert`, `--sni`, `--insecure`), so a command line that
+//! reaches a server with redis-cli reaches it with redtail. `-h` is the host, as in redis-cli;
+//! help is `--help`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, ValueEnum};
+
+use crate::cli::{parse_regex, KeyType};
+
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// The master: redis://[[user]:password@]host[:port][/db], rediss://... (TLS), or
+    /// unix:///path/to.sock [default: redis://127.0.0.1:6379]. A /db in the URL keeps only
+    /// that database, like --db.
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Another address of the same data (a replica to fail over to), tried in turn after the
+    /// first when a connection is lost (repeatable).
+    #[arg(long = "source", value_name = "URL")]
+    pub sources: Vec<String>,
+
+    /// Server hostname (wins over the URL's).
+    #[arg(short = 'h', long = "host", value_name = "HOST", help_heading = "Connection")]
+    pub host: Option<String>,
+
+    /// Server port (wins over the URL's).
+    #[arg(short = 'p', long = "port", value_name = "PORT", help_heading = "Connection")]
+    pub port: Option<u16>,
+
+    /// Server unix socket (wins over the URL and -h/-p).
+    #[arg(short = 's', long = "socket", value_name = "PATH", help_heading = "Connection")]
+    pub socket: Option<PathBuf>,
+
+    /// Password for AUTH. Prefer the REDISCLI_AUTH environment variable, which other users
+    /// cannot see in the process list.
+    #[arg(
+        short = 'a',
+        long = "pass",
+        value_name = "PASSWORD",
+        env = "REDISCLI_AUTH",
+        hide_env_values = true,
+        help_heading = "Connection"
+    )]
+    pub password: Option<String>,
+
+    /// ACL user for AUTH (Redis 6+), with -a.
+    #[arg(long = "user", value_name = "USER", help_heading = "Connection")]
+    pub user: Option<String>,
+
+    /// Connect with TLS (as rediss:// does).
+    #[arg(long, help_heading = "Connection")]
+    pub tls: bool,
+
+    /// PEM file of CA certificates to trust (default: the system's).
+    #[arg(long, value_name = "FILE", help_heading = "Connection")]
+    pub cacert: Option<PathBuf>,
+
+    /// PEM client certificate, for servers with tls-auth-clients.
+    #[arg(long, value_name = "FILE", requires = "tls_key", help_heading = "Connection")]
+    pub cert: Option<PathBuf>,
+
+    /// PEM private key of --cert (redis-cli calls this --key; here --key filters keys).
+    #[arg(long = "tls-key", value_name = "FILE", requires = "cert", help_heading = "Connection")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Server name to send and verify, when it differs from the host.
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    pub sni: Option<String>,
+
+    /// Accept any server certificate (still encrypted, but unauthenticated; for tests).
+    #[arg(long, help_heading = "Connection")]
+    pub insecure: bool,
+
+    /// Give up with exit code 4 after this many failed connection attempts in a row
+    /// [default: retry forever, with capped exponential backoff].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Connection")]
+    pub retries: Option<u32>,
+
+    /// Reconnect when the master has sent nothing (not even its pings) for this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Connection")]
+    pub read_timeout: u64,
+
+    /// Where to start: the snapshot then every write, only the writes made from now on, or
+    /// where the --checkpoint file says a previous run stopped.
+    #[arg(long, value_enum, default_value_t = Start::Snapshot, help_heading = "Position")]
+    pub from: Start,
+
+    /// With --from now: a full sync when the master's backlog cannot serve "now" (a master
+    /// that never had a replica). With --from checkpoint: a full sync when the checkpoint file
+    /// does not exist yet. Without it both are errors.
+    #[arg(long, value_enum, value_name = "snapshot", help_heading = "Position")]
+    pub fallback: Option<Fallback>,
+
+    /// Save the position delivered so far in FILE (atomically, after each flush of the
+    /// output), and with --from checkpoint resume from it.
+    #[arg(long, value_name = "FILE", help_heading = "Position")]
+    pub checkpoint: Option<PathBuf>,
+
+    /// What REPLCONF ACK (and the checkpoint) report to the master: what was written to the
+    /// output and flushed, or what was received (as a real replica does).
+    #[arg(long, value_enum, default_value_t = Ack::Delivered, help_heading = "Position")]
+    pub ack: Ack,
+
+    /// How soon to acknowledge after the delivered offset moves (idle: every second).
+    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Position")]
+    pub ack_interval_ms: u64,
+
+    /// What to write to standard output.
+    #[arg(long, value_enum, default_value_t = FollowFormat::Json, help_heading = "Output")]
+    pub format: FollowFormat,
+
+    /// Write the snapshot's events, or only parse it (to stay in step) and write the stream.
+    #[arg(long, value_enum, default_value_t = SnapshotMode::Write, help_heading = "Output")]
+    pub snapshot: SnapshotMode,
+
+    /// With --format json, split values with more elements than this into several lines.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Output")]
+    pub chunk_elements: u64,
+
+    /// Only keys and commands of this database (repeatable).
+    #[arg(long = "db", value_name = "N", help_heading = "Filters")]
+    pub dbs: Vec<u64>,
+
+    /// Only keys, and commands touching a key, matching this Redis glob pattern (repeatable;
+    /// a key matching any --key or --key-regex is kept).
+    #[arg(long = "key", value_name = "GLOB", help_heading = "Filters")]
+    pub keys: Vec<OsString>,
+
+    /// Only keys (and commands touching one) matching this regular expression (unanchored;
+    /// repeatable).
+    #[arg(long = "key-regex", value_name = "RE", value_parser = parse_regex, help_heading = "Filters")]
+    pub key_regexes: Vec<regex::bytes::Regex>,
+
+    /// Only snapshot keys of this type (repeatable; commands are not typed).
+    #[arg(long = "type", value_name = "TYPE", value_enum, help_heading = "Filters")]
+    pub types: Vec<KeyType>,
+
+    /// Only these commands, any case (repeatable). PING and REPLCONF appear only when named
+    /// here; SELECT, MULTI and EXEC never do: the events' db and tx fields carry them.
+    #[arg(long = "command", value_name = "NAME", help_heading = "Filters")]
+    pub commands: Vec<String>,
+
+    /// Not these commands (repeatable).
+    #[arg(long = "exclude-command", value_name = "NAME", help_heading = "Filters")]
+    pub exclude_commands: Vec<String>,
+
+    /// More log detail on stderr (-v info, -vv debug, -vvv trace); RUST_LOG wins.
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print help.
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Start {
+    /// A full sync: the snapshot, then every write.
+    Snapshot,
+    /// Only writes made from now on (PSYNC at the master's current offset).
+    Now,
+    /// Resume where the --checkpoint file says.
+    Checkpoint,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Fallback {
+    /// Take a full sync instead.
+    Snapshot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Ack {
+    Delivered,
+    Received,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FollowFormat {
+    /// The event contract's JSON lines: snapshot events, then live events (docs/events.md).
+    Json,
+    /// Commands: the snapshot as rebuild commands, then the stream's own, with SELECT and
+    /// MULTI/EXEC; pipe into `redis-cli --pipe`.
+    Resp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SnapshotMode {
+    Write,
+    Skip,
+}

@@ -1,0 +1,121 @@
+//! `redtail follow`: runs the replication session with the handler on a single-threaded
+//! runtime until it fails or a signal asks it to stop, and turns the way it ended into an exit
+//! code. On SIGINT or SIGTERM the output is flushed and the process exits 0; the checkpoint
+//! file already holds the last flushed position (the handler saves it after every flush).
+
+use anyhow::anyhow;
+use replica::driver::DriverError;
+use replica::StartFrom;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+use crate::exit::Failure;
+use crate::follow_args::FollowArgs;
+use crate::follow_config::FollowConfig;
+use crate::follow_handler::{DeliveryError, FollowHandler};
+use crate::{follow_output, logging};
+
+pub fn run(args: FollowArgs) -> Result<(), Failure> {
+    logging::init(args.verbose);
+    let config = FollowConfig::from_args(args)?;
+    // One thread: the handler writes synchronously, and the connection is one socket.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Io(anyhow!("cannot start the runtime: {e}")))?;
+    runtime.block_on(follow(config))
+}
+
+async fn follow(config: FollowConfig) -> Result<(), Failure> {
+    let mut session = config.session()?;
+    // Installed before the first connection, so that an early signal also stops cleanly.
+    let mut signals = Signals::install()?;
+    let start = match config.session.start {
+        StartFrom::Checkpoint(cp) => Some(cp),
+        _ => None,
+    };
+    let out = follow_output::stdout_output(config.format, &config.filter, config.write_snapshot, config.chunk_elements);
+    let mut handler = FollowHandler::new(out, &config.filter, config.write_snapshot, config.checkpoints.clone(), start);
+
+    let ended = tokio::select! {
+        result = session.run(&mut handler) => match result {
+            Err(e) => Some(e),
+        },
+        name = signals.recv() => {
+            tracing::info!(signal = name, "stopping");
+            None
+        }
+    };
+    let finished = handler.finish();
+    match ended {
+        None => finished.or_else(delivery_failure),
+        // The error that stopped the session matters more than a failure to flush after it.
+        Some(e) => failure(e),
+    }
+}
+
+/// SIGINT and SIGTERM.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, Failure> {
+        let install = |kind| signal(kind).map_err(|e| Failure::Io(anyhow!("cannot install a signal handler: {e}")));
+        Ok(Signals { interrupt: install(SignalKind::interrupt())?, terminate: install(SignalKind::terminate())? })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+}
+
+fn failure(e: DriverError<DeliveryError>) -> Result<(), Failure> {
+    match e {
+        DriverError::Handler(e) => delivery_failure(e),
+        DriverError::Replication(e) => Err(source_failure(e)),
+        DriverError::Io(e) => Err(Failure::Source(anyhow!("connection to the master: {e}"))),
+    }
+}
+
+fn delivery_failure(e: DeliveryError) -> Result<(), Failure> {
+    match e {
+        // The reader went away (`| head`): it has what it wanted.
+        DeliveryError::Output(e) if e.is_broken_pipe() => Ok(()),
+        DeliveryError::Output(e @ event::Error::Io(_)) => Err(Failure::Io(anyhow!(e))),
+        DeliveryError::Output(e) => {
+            Err(Failure::Invalid(anyhow!("{e}\nhint: --format json shows every value as the master sent it")))
+        }
+        DeliveryError::Checkpoint(e) => Err(Failure::Io(anyhow!(e))),
+    }
+}
+
+/// A replication failure that retrying did not (or cannot) fix, with what to do about it.
+fn source_failure(e: replica::Error) -> Failure {
+    use replica::Error::*;
+    // After retries, the hint is the last failure's.
+    let cause = match &e {
+        GaveUp { last, .. } => last.as_ref(),
+        other => other,
+    };
+    let hint = match cause {
+        BadSource { .. } | NoSources | TlsConfig(_) => return Failure::Usage(anyhow!(e)),
+        AuthRequired { .. } | Auth { .. } => Some(
+            "give the password with -a, the REDISCLI_AUTH environment variable or the URL \
+             (redis://user:password@host), and the ACL user with --user",
+        ),
+        Connect { .. } | ConnectTimeout { .. } => Some("is the server running and reachable at that address?"),
+        TlsHandshake { .. } => Some("check --cacert and --sni (or --insecure for a test server)"),
+        NowNotCovered { .. } => Some("add --fallback snapshot to start with a full sync instead"),
+        UnexpectedReply { .. } | PingRefused { .. } => Some("check that the address is a Redis or Valkey server"),
+        _ => None,
+    };
+    let err = anyhow!(e).context("cannot follow the master");
+    Failure::Source(match hint {
+        Some(h) => anyhow!("{err:#}\nhint: {h}"),
+        None => err,
+    })
+}

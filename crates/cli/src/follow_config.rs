@@ -1,0 +1,156 @@
+//! Turns `redtail follow`'s flags into what the pieces need: the replication session's
+//! configuration (sources, TLS, credentials, timings, where to start), the checkpoint file, and
+//! the output's filter. The `replica` crate does the protocol; this only translates.
+
+use std::time::Duration;
+
+use anyhow::anyhow;
+use event::Filter;
+use replica::{
+    AckPolicy, Auth, Config, ReplId, Session, SessionConfig, Source, SourceOverrides, StartFrom, TlsOptions,
+};
+use sink::CheckpointStore;
+
+use crate::exit::Failure;
+use crate::follow_args::{Ack, FollowArgs, FollowFormat, SnapshotMode, Start};
+
+/// Everything `redtail follow` runs with.
+pub struct FollowConfig {
+    pub session: SessionConfig,
+    pub checkpoints: Option<CheckpointStore>,
+    pub filter: Filter,
+    pub format: FollowFormat,
+    pub write_snapshot: bool,
+    pub chunk_elements: usize,
+}
+
+impl FollowConfig {
+    pub fn from_args(args: FollowArgs) -> Result<FollowConfig, Failure> {
+        let usage = |msg: String| Failure::Usage(anyhow!(msg));
+        let sources = sources(&args)?;
+        let checkpoints = args.checkpoint.clone().map(CheckpointStore::new);
+        let start = match args.from {
+            Start::Snapshot => {
+                if args.fallback.is_some() {
+                    return Err(usage("--fallback applies to --from now and --from checkpoint".into()));
+                }
+                StartFrom::Snapshot
+            }
+            Start::Now => StartFrom::Now { fallback_snapshot: args.fallback.is_some() },
+            Start::Checkpoint => {
+                let store = checkpoints.as_ref().ok_or_else(|| {
+                    usage("--from checkpoint needs --checkpoint FILE: the file to resume from".into())
+                })?;
+                match load(store)? {
+                    Some(cp) => StartFrom::Checkpoint(cp),
+                    None if args.fallback.is_some() => {
+                        tracing::info!(path = %store.path().display(), "no checkpoint yet; starting with a full sync");
+                        StartFrom::Snapshot
+                    }
+                    None => {
+                        return Err(Failure::Io(anyhow!(
+                            "no checkpoint file at {}: start once with --from snapshot (or now) and --checkpoint \
+                             FILE, or add --fallback snapshot to take a full sync when there is none",
+                            store.path().display()
+                        )))
+                    }
+                }
+            }
+        };
+
+        let auth = args.password.clone().map(|password| Auth { user: args.user.clone(), password });
+        let session = SessionConfig {
+            // The URL's /db is a filter (replication carries every db), applied below.
+            sources: sources.clone(),
+            tls: TlsOptions {
+                ca_file: args.cacert.clone(),
+                cert_file: args.cert.clone(),
+                key_file: args.tls_key.clone(),
+                sni: args.sni.clone(),
+                insecure: args.insecure,
+            },
+            replica: Config {
+                auth,
+                ack_policy: match args.ack {
+                    Ack::Delivered => AckPolicy::Delivered,
+                    Ack::Received => AckPolicy::Received,
+                },
+                ack_busy_interval: Duration::from_millis(args.ack_interval_ms),
+                read_timeout: Duration::from_secs(args.read_timeout),
+                ..Config::default()
+            },
+            start,
+            max_failures: args.retries,
+            ..SessionConfig::default()
+        };
+
+        let mut dbs = args.dbs;
+        if dbs.is_empty() {
+            dbs.extend(sources.first().and_then(|s| s.db));
+        }
+        let filter = Filter {
+            dbs,
+            key_globs: args.keys.into_iter().map(|k| k.into_encoded_bytes()).collect(),
+            key_regexes: args.key_regexes,
+            types: args.types.into_iter().map(Into::into).collect(),
+            commands: args.commands.into_iter().map(String::into_bytes).collect(),
+            exclude_commands: args.exclude_commands.into_iter().map(String::into_bytes).collect(),
+        };
+        Ok(FollowConfig {
+            session,
+            checkpoints,
+            filter,
+            format: args.format,
+            write_snapshot: args.snapshot == SnapshotMode::Write,
+            chunk_elements: usize::try_from(args.chunk_elements).unwrap_or(usize::MAX),
+        })
+    }
+
+    /// Checks the sources and TLS files before anything connects.
+    pub fn session(&self) -> Result<Session, Failure> {
+        Session::new(self.session.clone()).map_err(|e| Failure::Usage(anyhow!(e)))
+    }
+}
+
+/// The positional URL (with -h/-p/-s and the credential flags winning over it, as in
+/// redis-cli), then each `--source`. The URL is left out only when `--source` alone names the
+/// sources.
+fn sources(args: &FollowArgs) -> Result<Vec<Source>, Failure> {
+    let bad = |e: replica::Error| Failure::Usage(anyhow!(e));
+    let credentials = SourceOverrides {
+        user: args.user.clone(),
+        password: args.password.clone(),
+        tls: args.tls,
+        ..SourceOverrides::default()
+    };
+    let address = SourceOverrides {
+        host: args.host.clone(),
+        port: args.port,
+        socket: args.socket.clone(),
+        ..credentials.clone()
+    };
+    let explicit = args.url.is_some() || args.host.is_some() || args.port.is_some() || args.socket.is_some();
+    let mut sources = Vec::new();
+    if explicit || args.sources.is_empty() {
+        sources.push(Source::resolve(args.url.as_deref(), &address).map_err(bad)?);
+    }
+    for url in &args.sources {
+        let mut source = Source::parse(url).map_err(bad)?;
+        source.apply(&credentials);
+        sources.push(source);
+    }
+    Ok(sources)
+}
+
+/// The saved checkpoint in the replication crate's form.
+fn load(store: &CheckpointStore) -> Result<Option<replica::Checkpoint>, Failure> {
+    let Some(cp) = store.load().map_err(|e| Failure::Io(anyhow!(e)))? else { return Ok(None) };
+    // The store checks the ID's form when it loads, so this cannot fail on a file it accepted.
+    let replid = cp.replid.parse::<ReplId>().map_err(|e| Failure::Io(anyhow!("{}: {e}", store.path().display())))?;
+    Ok(Some(replica::Checkpoint { replid, offset: cp.offset, db: cp.db }))
+}
+
+/// The stored form of a checkpoint.
+pub fn stored(cp: &replica::Checkpoint) -> sink::Checkpoint {
+    sink::Checkpoint { replid: cp.replid.to_string(), offset: cp.offset, db: cp.db }
+}

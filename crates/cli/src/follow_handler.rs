@@ -1,0 +1,416 @@
+//! What `redtail follow` does with each output of the replication session: turns it into the
+//! event contract's snapshot and live events for the output, flushes the output once per read
+//! burst, reports what that flush delivered, and saves the checkpoint.
+//!
+//! **Delivery.** An event counts as delivered only once the output has been flushed after it
+//! (for stdout: written to the pipe or file). So [`Handler::output`] reports nothing, and
+//! [`Handler::flush`], which the driver calls before it waits for more input, flushes and
+//! reports the end offset of the last event handed over: a command's `end_offset`, or the
+//! snapshot's end. Commands the filter drops count as delivered as well (they were handled),
+//! and so do the control frames (PING, SELECT, MULTI, EXEC) that are never written. The
+//! replication crate keeps the acknowledged offset and the checkpoint before an unfinished
+//! transaction, so a resume replays it whole.
+
+use std::fmt;
+
+use event::{CommandEvent, LiveEvent, SyncMode};
+use replica::{Checkpoint, Command, CommandKind, Handler, Output, ReplId};
+use sink::CheckpointStore;
+
+use crate::follow_config::stored;
+use crate::follow_output;
+use crate::follow_progress::SnapshotProgress;
+
+/// Why the handler stopped the session.
+#[derive(Debug)]
+pub enum DeliveryError {
+    /// The output cannot be written (a closed pipe, a full disk).
+    Output(event::Error),
+    /// The checkpoint file cannot be saved.
+    Checkpoint(sink::Error),
+}
+
+impl fmt::Display for DeliveryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeliveryError::Output(e) => e.fmt(f),
+            DeliveryError::Checkpoint(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<event::Error> for DeliveryError {
+    fn from(e: event::Error) -> Self {
+        DeliveryError::Output(e)
+    }
+}
+
+pub struct FollowHandler {
+    out: follow_output::Output,
+    write_snapshot: bool,
+    /// `PING` and `REPLCONF` reach the output only when `--command` names them.
+    pass_ping: bool,
+    pass_replconf: bool,
+    /// The end offset of the last event handed to the output since the last flush.
+    pending: Option<u64>,
+    /// The output was given something since the last flush.
+    unflushed: bool,
+    /// Between a snapshot's begin and end.
+    in_snapshot: bool,
+    /// Between a snapshot key's first event and its end: the output may hold part of a line
+    /// or command, which a flush must not push out (a cut snapshot would leave it unfinished).
+    in_key: bool,
+    /// Where the session resumes from (the last checkpoint), which a `resync` names as the
+    /// history it leaves; before there is one, the last sync's position.
+    resume_from: Option<(ReplId, u64)>,
+    last_sync: Option<(ReplId, u64)>,
+    /// The open transaction and how many commands it has had.
+    tx: Option<(u64, u64)>,
+    checkpoints: Option<CheckpointStore>,
+    saved: Option<Checkpoint>,
+    progress: SnapshotProgress,
+}
+
+impl FollowHandler {
+    /// `start` is the checkpoint the session resumes from, if any.
+    pub fn new(
+        out: follow_output::Output,
+        filter: &event::Filter,
+        write_snapshot: bool,
+        checkpoints: Option<CheckpointStore>,
+        start: Option<Checkpoint>,
+    ) -> Self {
+        FollowHandler {
+            out,
+            write_snapshot,
+            pass_ping: filter.asks_for(b"ping"),
+            pass_replconf: filter.asks_for(b"replconf"),
+            pending: None,
+            unflushed: false,
+            in_snapshot: false,
+            in_key: false,
+            resume_from: start.map(|cp| (cp.replid, cp.offset)),
+            last_sync: None,
+            tx: None,
+            checkpoints,
+            saved: start,
+            progress: SnapshotProgress::for_stderr(),
+        }
+    }
+
+    /// Writes out whatever is buffered, for a clean stop. The checkpoint already covers
+    /// everything a flush delivered (it is saved right after each), so only output is left.
+    pub fn finish(&mut self) -> Result<(), DeliveryError> {
+        self.progress.finish();
+        if self.in_key {
+            // Stopped inside a snapshot key: write the whole units, drop the unfinished one.
+            self.out.abort()?;
+        } else {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, ev: &LiveEvent<'_, bytes::Bytes>) -> Result<(), DeliveryError> {
+        self.unflushed = true;
+        self.out.live(ev)?;
+        Ok(())
+    }
+
+    /// A new stream starts while a snapshot was being written: the connection was lost in
+    /// it. Only its whole keys stay in the output; the `resync` that follows says it is void.
+    fn abandon_snapshot(&mut self) -> Result<(), DeliveryError> {
+        if self.in_snapshot {
+            self.in_snapshot = false;
+            self.in_key = false;
+            self.progress.finish();
+            self.out.abort()?;
+        }
+        self.tx = None;
+        Ok(())
+    }
+
+    fn command(&mut self, c: &Command) -> Result<(), DeliveryError> {
+        self.pending = Some(c.end_offset);
+        let tx = c.tx.map(|t| t.0);
+        match c.kind {
+            CommandKind::Data => {
+                if let Some(t) = tx {
+                    match &mut self.tx {
+                        Some((open, n)) if *open == t => *n += 1,
+                        other => *other = Some((t, 1)),
+                    }
+                }
+            }
+            CommandKind::Ping if self.pass_ping => {}
+            CommandKind::Replconf if self.pass_replconf => {}
+            CommandKind::Exec => {
+                let Some(t) = tx else { return Ok(()) };
+                let commands = match self.tx.take() {
+                    Some((open, n)) if open == t => n,
+                    _ => 0,
+                };
+                let exec = LiveEvent::Exec {
+                    tx: t,
+                    commands,
+                    replid: c.replid.as_str(),
+                    start_offset: t,
+                    end_offset: c.end_offset,
+                };
+                return self.send(&exec);
+            }
+            // SELECT and MULTI live on in `db` and `tx`.
+            _ => return Ok(()),
+        }
+        let ev = LiveEvent::Command(CommandEvent {
+            db: c.db,
+            args: &c.args,
+            replid: c.replid.as_str(),
+            start_offset: c.start_offset,
+            end_offset: c.end_offset,
+            tx,
+        });
+        self.send(&ev)
+    }
+}
+
+impl Handler for FollowHandler {
+    type Error = DeliveryError;
+
+    fn output(&mut self, out: &Output<'_>) -> Result<Option<u64>, DeliveryError> {
+        match out {
+            Output::Transmit(_) | Output::Warning(_) => {}
+            Output::Resync { replid, offset } => {
+                self.abandon_snapshot()?;
+                let previous = self.resume_from.or(self.last_sync);
+                let (previous_replid, previous_offset) = previous.unwrap_or((*replid, 0));
+                let ev = LiveEvent::Resync {
+                    replid: replid.as_str(),
+                    offset: *offset,
+                    previous_replid: previous_replid.as_str(),
+                    previous_offset,
+                };
+                self.send(&ev)?;
+            }
+            Output::SnapshotBegin { replid, offset, size } => {
+                self.abandon_snapshot()?;
+                self.last_sync = Some((*replid, *offset));
+                // Not delivered: the snapshot is, once its end is flushed.
+                self.send(&LiveEvent::Sync { mode: SyncMode::Full, replid: replid.as_str(), offset: *offset })?;
+                self.in_snapshot = true;
+                self.progress.begin(*size);
+            }
+            Output::Snapshot(ev) => {
+                if let rdb::Event::Key(info) = ev {
+                    self.progress.set(info.offset);
+                }
+                if self.write_snapshot {
+                    match ev {
+                        rdb::Event::Key(_) => self.in_key = true,
+                        rdb::Event::KeyEnd => self.in_key = false,
+                        _ => {}
+                    }
+                    self.unflushed = true;
+                    self.out.event(ev, 0)?;
+                }
+            }
+            Output::SnapshotEnd { offset } => {
+                self.in_snapshot = false;
+                self.in_key = false;
+                self.progress.finish();
+                self.pending = Some(*offset);
+            }
+            Output::Continue { replid, offset } => {
+                self.abandon_snapshot()?;
+                self.last_sync = Some((*replid, *offset));
+                self.send(&LiveEvent::Sync { mode: SyncMode::Continue, replid: replid.as_str(), offset: *offset })?;
+            }
+            Output::Command(c) => self.command(c)?,
+        }
+        Ok(None)
+    }
+
+    fn flush(&mut self) -> Result<Option<u64>, DeliveryError> {
+        if self.in_key {
+            // Part of a key may be buffered; it goes out with the key's end.
+            return Ok(None);
+        }
+        if self.unflushed {
+            self.out.flush()?;
+            self.unflushed = false;
+        }
+        Ok(self.pending.take())
+    }
+
+    fn checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), DeliveryError> {
+        self.resume_from = Some((checkpoint.replid, checkpoint.offset));
+        if self.saved.as_ref() == Some(checkpoint) {
+            return Ok(());
+        }
+        if let Some(store) = &self.checkpoints {
+            store.save(&stored(checkpoint)).map_err(DeliveryError::Checkpoint)?;
+            tracing::debug!(offset = checkpoint.offset, db = ?checkpoint.db, "checkpoint saved");
+        }
+        self.saved = Some(*checkpoint);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::io::Write;
+    use std::rc::Rc;
+
+    use bytes::Bytes;
+    use event::{Filter, JsonWriter};
+    use rdb::{Encoding, Event, Item, KeyInfo, Str, ValueType};
+    use replica::TxId;
+    use serde_json::Value;
+
+    use super::*;
+
+    const ID: &str = "8e0b6e6a9b0c1d2e3f405162738495a6b7c8d9c1";
+    const ID2: &str = "0a1b6e6a9b0c1d2e3f405162738495a6b7c8d9ff";
+
+    /// An output the test can read while the handler holds it.
+    #[derive(Clone, Default)]
+    struct Shared(Rc<RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shared {
+        fn lines(&self) -> Vec<Value> {
+            let out = self.0.borrow();
+            std::str::from_utf8(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        }
+    }
+
+    fn handler(filter: &Filter, start: Option<Checkpoint>) -> (FollowHandler, Shared) {
+        let out = Shared::default();
+        let writer: follow_output::Output = Box::new(JsonWriter::new(out.clone()));
+        let writer: follow_output::Output =
+            if filter.is_empty() { writer } else { Box::new(event::FilteredSink::new(filter.clone(), writer)) };
+        (FollowHandler::new(writer, filter, true, None, start), out)
+    }
+
+    fn id(s: &str) -> ReplId {
+        ReplId::parse(s.as_bytes()).unwrap()
+    }
+
+    fn cmd(kind: CommandKind, args: &[&str], start: u64, end: u64, tx: Option<u64>) -> Output<'static> {
+        Output::Command(Command {
+            kind,
+            db: Some(0),
+            args: args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect(),
+            start_offset: start,
+            end_offset: end,
+            replid: id(ID),
+            tx: tx.map(TxId),
+        })
+    }
+
+    fn key(name: &'static [u8]) -> KeyInfo<'static> {
+        KeyInfo {
+            db: 0,
+            key: Str::Bytes(name),
+            value_type: ValueType::List,
+            encoding: Encoding::LinkedList,
+            type_byte: 1,
+            expire_at_ms: None,
+            idle_s: None,
+            freq: None,
+            len_hint: None,
+            offset: 9,
+        }
+    }
+
+    #[test]
+    fn offsets_are_delivered_only_by_a_flush() {
+        let (mut h, out) = handler(&Filter::default(), None);
+        let sync = Output::SnapshotBegin { replid: id(ID), offset: 100, size: None };
+        assert_eq!(h.output(&sync).unwrap(), None);
+        assert_eq!(h.output(&Output::SnapshotEnd { offset: 100 }).unwrap(), None);
+        assert_eq!(h.flush().unwrap(), Some(100), "the snapshot, once flushed");
+        assert_eq!(h.output(&cmd(CommandKind::Data, &["SET", "a", "1"], 100, 130, None)).unwrap(), None);
+        assert_eq!(h.output(&cmd(CommandKind::Ping, &["PING"], 130, 144, None)).unwrap(), None);
+        assert_eq!(out.lines().len(), 1, "buffered until the flush");
+        assert_eq!(h.flush().unwrap(), Some(144));
+        assert_eq!(h.flush().unwrap(), None, "nothing new");
+        let lines = out.lines();
+        assert_eq!(lines.len(), 2, "PING is not written: {lines:?}");
+        assert_eq!((lines[1]["command"].as_str(), lines[1]["end_offset"].as_u64()), (Some("set"), Some(130)));
+    }
+
+    #[test]
+    fn filtered_commands_count_as_delivered() {
+        let filter = Filter { exclude_commands: vec![b"del".to_vec()], ..Filter::default() };
+        let (mut h, out) = handler(&filter, Some(Checkpoint { replid: id(ID), offset: 50, db: Some(0) }));
+        h.output(&Output::Continue { replid: id(ID), offset: 50 }).unwrap();
+        h.output(&cmd(CommandKind::Data, &["DEL", "a"], 50, 70, None)).unwrap();
+        assert_eq!(h.flush().unwrap(), Some(70));
+        let lines = out.lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["mode"], "continue");
+    }
+
+    #[test]
+    fn transactions_become_tx_and_exec() {
+        let (mut h, out) = handler(&Filter::default(), None);
+        h.output(&Output::Continue { replid: id(ID), offset: 10 }).unwrap();
+        h.output(&cmd(CommandKind::Select, &["SELECT", "0"], 10, 33, None)).unwrap();
+        h.output(&cmd(CommandKind::Multi, &["MULTI"], 33, 48, Some(33))).unwrap();
+        h.output(&cmd(CommandKind::Data, &["SET", "a", "1"], 48, 75, Some(33))).unwrap();
+        h.output(&cmd(CommandKind::Data, &["INCR", "n"], 75, 95, Some(33))).unwrap();
+        h.output(&cmd(CommandKind::Exec, &["EXEC"], 95, 109, Some(33))).unwrap();
+        assert_eq!(h.flush().unwrap(), Some(109));
+        let lines = out.lines();
+        let kinds: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["sync", "command", "command", "exec"]);
+        assert_eq!(lines[1]["tx"], 33);
+        let exec = &lines[3];
+        assert_eq!(
+            (
+                exec["tx"].as_u64(),
+                exec["commands"].as_u64(),
+                exec["start_offset"].as_u64(),
+                exec["end_offset"].as_u64()
+            ),
+            (Some(33), Some(2), Some(33), Some(109))
+        );
+    }
+
+    /// A snapshot cut inside a key: nothing of that key was flushed, and the resync that
+    /// follows names the last checkpoint as the history it leaves.
+    #[test]
+    fn a_cut_snapshot_leaves_only_whole_lines() {
+        let start = Checkpoint { replid: id(ID), offset: 500, db: Some(0) };
+        let (mut h, out) = handler(&Filter::default(), Some(start));
+        h.output(&Output::SnapshotBegin { replid: id(ID2), offset: 900, size: Some(1000) }).unwrap();
+        h.output(&Output::Snapshot(Event::Key(key(b"whole")))).unwrap();
+        h.output(&Output::Snapshot(Event::Item(Item::ListElement(Str::Bytes(b"x"))))).unwrap();
+        h.output(&Output::Snapshot(Event::KeyEnd)).unwrap();
+        h.output(&Output::Snapshot(Event::Key(key(b"cut")))).unwrap();
+        h.output(&Output::Snapshot(Event::Item(Item::ListElement(Str::Bytes(b"y"))))).unwrap();
+        assert_eq!(h.flush().unwrap(), None);
+        assert!(out.lines().iter().all(|l| l["key"] != "cut"), "no part of an unfinished key goes out");
+
+        h.output(&Output::Resync { replid: id(ID2), offset: 950 }).unwrap();
+        h.output(&Output::SnapshotBegin { replid: id(ID2), offset: 950, size: None }).unwrap();
+        h.output(&Output::SnapshotEnd { offset: 950 }).unwrap();
+        assert_eq!(h.flush().unwrap(), Some(950));
+        let lines = out.lines();
+        let kinds: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["sync", "key", "resync", "sync"], "{lines:?}");
+        assert_eq!(lines[1]["key"], "whole");
+        assert_eq!((lines[2]["previous_replid"].as_str(), lines[2]["previous_offset"].as_u64()), (Some(ID), Some(500)));
+    }
+}

@@ -1,0 +1,78 @@
+//! The connection flags reach the session: TLS with redis-cli's flags, and several sources
+//! tried in turn. (The protocol behind them is tested in the replica crate; this checks the
+//! wiring.)
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::follow::{commands, Follower};
+use testkit::Server;
+
+/// The replica crate's test certificates (see its tests/tls/README.md).
+fn tls_file(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../replica/tests/tls").join(name);
+    path.to_string_lossy().into_owned()
+}
+
+/// redis-7.0 (Debian's build has TLS) with a TLS port that requires a client certificate.
+fn tls_server() -> (Server, u16) {
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
+    let server = Server::builder("redis-7.0")
+        .arg("--tls-port")
+        .arg(port.to_string())
+        .arg("--tls-cert-file")
+        .arg(tls_file("server.crt"))
+        .arg("--tls-key-file")
+        .arg(tls_file("server.key"))
+        .arg("--tls-ca-cert-file")
+        .arg(tls_file("ca.crt"))
+        .arg("--tls-auth-clients")
+        .arg("yes")
+        .start();
+    (server, port)
+}
+
+#[track_caller]
+fn follows(server: &Server, args: &[&str]) {
+    let mut follower = Follower::start(args);
+    follower.wait_synced();
+    server.cmd_str(&["SET", "over", "tls"]).expect_ok();
+    follower.wait_for_events("the write", |events| commands(events).iter().any(|c| c["args"][0] == "over"));
+    let (status, follower) = follower.terminate();
+    assert!(status.success(), "{status}\n{}", follower.stderr());
+}
+
+#[test]
+fn tls_with_redis_cli_flags() {
+    let (server, port) = tls_server();
+    let port = port.to_string();
+    let (ca, cert, key) = (tls_file("ca.crt"), tls_file("client.crt"), tls_file("client.key"));
+    let client_cert = ["--cert", cert.as_str(), "--tls-key", key.as_str()];
+    // --tls with -h/-p, verified against the CA.
+    let mut args = vec!["--tls", "-h", "localhost", "-p", &port, "--cacert", &ca];
+    args.extend(client_cert);
+    follows(&server, &args);
+    // rediss:// to an IP address, verified under another name with --sni.
+    let url = format!("rediss://127.0.0.1:{port}");
+    let mut args = vec![url.as_str(), "--cacert", &ca, "--sni", "localhost"];
+    args.extend(client_cert);
+    follows(&server, &args);
+    // --insecure trusts any certificate.
+    let mut args = vec![url.as_str(), "--insecure"];
+    args.extend(client_cert);
+    follows(&server, &args);
+
+    // Without the CA the certificate is refused: a source error.
+    let mut follower = Follower::start(&["--tls", "-h", "localhost", "-p", &port, "--cert", &cert, "--tls-key", &key]);
+    assert_eq!(follower.wait().code(), Some(4), "{}", follower.stderr());
+}
+
+/// The first source is down; the next one is followed.
+#[test]
+fn sources_are_tried_in_turn() {
+    let server = Server::start("redis-7.0");
+    let dead = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
+    let dead = format!("redis://127.0.0.1:{dead}");
+    follows(&server, &["--source", &dead, "--source", &server.url()]);
+}
