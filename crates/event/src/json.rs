@@ -475,7 +475,7 @@ impl<W: Write> EventSink for JsonWriter<W> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rdb::{Encoding, Format, Str};
     use serde_json::{json, Value};

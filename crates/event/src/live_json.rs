@@ -114,8 +114,10 @@ impl<W: Write, A: AsRef<[u8]>> LiveSink<A> for JsonWriter<W> {
         self.write_live(ev)
     }
 
+    /// Writes out every complete line. A key still being written (a snapshot key whose value
+    /// has not ended) stays buffered, so a reader never sees half a line even if the source
+    /// is cut right after this flush.
     fn flush(&mut self) -> Result<()> {
-        self.out.commit()?;
         self.out.flush()?;
         Ok(())
     }
@@ -229,5 +231,19 @@ mod tests {
             .map(|l| serde_json::from_str::<Value>(l).unwrap()["event"].as_str().unwrap().to_owned())
             .collect();
         assert_eq!(events, ["sync", "begin", "end", "command"]);
+    }
+
+    #[test]
+    fn flush_inside_a_key_writes_only_whole_lines() {
+        use rdb::{Encoding, Event, Item, Str, ValueType};
+        let mut w = JsonWriter::new(Vec::new());
+        let live: LiveEvent<'_, &[u8]> = LiveEvent::Sync { mode: SyncMode::Full, replid: REPLID, offset: 7 };
+        w.write_live(&live).unwrap();
+        w.write_event(&Event::Key(crate::json::tests::key_info(b"l", ValueType::List, Encoding::Quicklist2))).unwrap();
+        w.write_event(&Event::Item(Item::ListElement(Str::Bytes(b"a")))).unwrap();
+        LiveSink::<&[u8]>::flush(&mut w).unwrap();
+        let out = String::from_utf8(w.get_ref().clone()).unwrap();
+        assert_eq!(out.lines().count(), 1, "only the sync line is complete: {out:?}");
+        assert!(out.ends_with('\n'));
     }
 }
