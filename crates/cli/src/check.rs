@@ -26,8 +26,6 @@ struct Census {
     functions: u64,
     /// The open key: its db and expiry.
     key: Option<(u64, Option<i64>)>,
-    /// Items of the open key.
-    items: u64,
     /// The open key's name, type and offset, kept only while it might turn out empty.
     key_name: Vec<u8>,
     key_type: Option<ValueType>,
@@ -45,19 +43,17 @@ impl EventSink for Census {
             Event::Function { .. } | Event::FunctionPreGa { .. } => self.functions += 1,
             Event::Key(info) => {
                 self.key = Some((info.db, info.expire_at_ms));
-                self.items = 0;
                 self.key_type = Some(info.value_type);
                 self.key_offset = info.offset;
                 self.key_name.clear();
                 info.key.write_to(&mut self.key_name);
             }
-            Event::Item(_) => self.items += 1,
-            Event::KeyEnd => {
+            Event::KeyEnd { elements } => {
                 // Redis never saves an empty list, set, zset or hash; it skips one on load and
                 // redis-check-rdb calls the file corrupt (an empty stream is normal).
                 if let Some(ty @ (ValueType::List | ValueType::Set | ValueType::Zset | ValueType::Hash)) = self.key_type
                 {
-                    if self.items == 0 {
+                    if *elements == 0 {
                         match &mut self.empty {
                             Some((n, ..)) => *n += 1,
                             None => self.empty = Some((1, self.key_name.clone(), ty, self.key_offset)),
@@ -94,6 +90,8 @@ pub fn run(mut input: Input, opts: rdb::Options) -> Result<(), Failure> {
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
     let mut census = Census { now_ms, ..Census::default() };
     let progress = Progress::for_input(input.len);
+    // The census needs keys and their element counts only; values are still validated in full.
+    let opts = rdb::Options { items: false, ..opts };
     let result = decode(&mut input.reader, input.len, opts, &mut census, &progress);
 
     let mut r = String::new();

@@ -207,7 +207,7 @@ impl Handler for FollowHandler {
                 if self.write_snapshot {
                     match ev {
                         rdb::Event::Key(_) => self.in_key = true,
-                        rdb::Event::KeyEnd => self.in_key = false,
+                        rdb::Event::KeyEnd { .. } => self.in_key = false,
                         _ => {}
                     }
                     self.unflushed = true;
@@ -397,7 +397,7 @@ mod tests {
         h.output(&Output::SnapshotBegin { replid: id(ID2), offset: 900, size: Some(1000) }).unwrap();
         h.output(&Output::Snapshot(Event::Key(key(b"whole")))).unwrap();
         h.output(&Output::Snapshot(Event::Item(Item::ListElement(Str::Bytes(b"x"))))).unwrap();
-        h.output(&Output::Snapshot(Event::KeyEnd)).unwrap();
+        h.output(&Output::Snapshot(Event::KeyEnd { elements: 1 })).unwrap();
         h.output(&Output::Snapshot(Event::Key(key(b"cut")))).unwrap();
         h.output(&Output::Snapshot(Event::Item(Item::ListElement(Str::Bytes(b"y"))))).unwrap();
         assert_eq!(h.flush().unwrap(), None);

@@ -103,7 +103,7 @@ impl<S: EventSink> EventSink for FilteredSink<S> {
                 }
             }
             Event::Item(_) if self.skipping => return Ok(()),
-            Event::KeyEnd if self.skipping => {
+            Event::KeyEnd { .. } if self.skipping => {
                 self.skipping = false;
                 return Ok(());
             }
@@ -175,10 +175,10 @@ mod tests {
         let events = [
             Event::Key(info(0, Str::Bytes(b"drop"), ValueType::List)),
             Event::Item(Item::ListElement(Str::Bytes(b"x"))),
-            Event::KeyEnd,
+            Event::KeyEnd { elements: 1 },
             Event::Key(info(0, Str::Bytes(b"keep"), ValueType::List)),
             Event::Item(Item::ListElement(Str::Bytes(b"y"))),
-            Event::KeyEnd,
+            Event::KeyEnd { elements: 1 },
             Event::End { checksum: rdb::Checksum::Absent },
         ];
         for ev in &events {

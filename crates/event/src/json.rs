@@ -158,7 +158,7 @@ impl<W: Write> JsonWriter<W> {
                 return Ok(()); // the line is not whole yet
             }
             Event::Item(item) => return self.item(item),
-            Event::KeyEnd => self.end_key(),
+            Event::KeyEnd { .. } => self.end_key(),
             Event::End { checksum } => {
                 buf.extend_from_slice(b"{\"event\":\"end\",\"checksum\":");
                 let (name, crc) = match checksum {
@@ -562,7 +562,7 @@ pub(crate) mod tests {
                     expire_at_ms: None,
                 }),
                 Event::Item(Item::HashField { field: Str::Bytes(b"age"), value: Str::Int(36), expire_at_ms: None }),
-                Event::KeyEnd,
+                Event::KeyEnd { elements: 2 },
             ],
         );
         assert_eq!(
@@ -584,19 +584,19 @@ pub(crate) mod tests {
             &[
                 Event::Key(s),
                 Event::Item(Item::String(Str::Bytes(b"tab\there"))),
-                Event::KeyEnd,
+                Event::KeyEnd { elements: 1 },
                 Event::Key(key_info(b"l", ValueType::List, Encoding::Quicklist2)),
                 Event::Item(Item::ListElement(Str::Bytes(b"a"))),
                 Event::Item(Item::ListElement(Str::Int(-5))),
-                Event::KeyEnd,
+                Event::KeyEnd { elements: 2 },
                 Event::Key(key_info(b"s", ValueType::Set, Encoding::Intset)),
                 Event::Item(Item::SetMember(Str::Int(1))),
-                Event::KeyEnd,
+                Event::KeyEnd { elements: 1 },
                 Event::Key(z),
                 Event::Item(Item::ZsetEntry { member: Str::Bytes(b"a"), score: 1.5 }),
                 Event::Item(Item::ZsetEntry { member: Str::Bytes(b"b"), score: f64::NEG_INFINITY }),
                 Event::Item(Item::ZsetEntry { member: Str::Bytes(b"c"), score: f64::NAN }),
-                Event::KeyEnd,
+                Event::KeyEnd { elements: 3 },
                 Event::Key(key_info(b"h", ValueType::Hash, Encoding::ListpackEx)),
                 Event::Item(Item::HashField {
                     field: Str::Bytes(b"f"),
@@ -604,10 +604,10 @@ pub(crate) mod tests {
                     expire_at_ms: Some(1800000000000),
                 }),
                 Event::Item(Item::HashField { field: Str::Bytes(b"g"), value: Str::Bytes(b"w"), expire_at_ms: None }),
-                Event::KeyEnd,
+                Event::KeyEnd { elements: 2 },
                 Event::Key(key_info(b"m", ValueType::Module, Encoding::Module2)),
                 Event::Item(Item::Module { name: "mymodule1", encver: 2, raw: b"\x00\x01" }),
-                Event::KeyEnd,
+                Event::KeyEnd { elements: 1 },
                 Event::End { checksum: Checksum::Absent },
             ],
         );
@@ -635,7 +635,7 @@ pub(crate) mod tests {
         for i in 0..n {
             evs.push(Event::Item(Item::ListElement(Str::Int(i as i64))));
         }
-        evs.push(Event::KeyEnd);
+        evs.push(Event::KeyEnd { elements: n as u64 });
         evs
     }
 
@@ -675,7 +675,7 @@ pub(crate) mod tests {
         for _ in 0..10 {
             evs.push(Event::Item(Item::SetMember(Str::Bytes(&big))));
         }
-        evs.push(Event::KeyEnd);
+        evs.push(Event::KeyEnd { elements: 10 });
         let lines = parse(&write(JsonOptions { chunk_elements: 1024, chunk_bytes: 2500 }, &evs));
         let sizes: Vec<usize> = lines.iter().map(|l| l["value"].as_array().unwrap().len()).collect();
         assert_eq!(sizes, [3, 3, 3, 1]);

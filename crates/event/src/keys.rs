@@ -7,7 +7,7 @@
 
 use std::io::Write;
 
-use rdb::{Event, Item, KeyInfo};
+use rdb::{Event, KeyInfo};
 
 use crate::commit_buffer::CommitBuffer;
 use crate::error::Result;
@@ -21,35 +21,25 @@ pub struct KeysWriter<W: Write> {
     /// The current key's line up to `"elements":`, completed at its end.
     head: Vec<u8>,
     start_offset: u64,
-    elements: u64,
     in_key: bool,
 }
 
 impl<W: Write> KeysWriter<W> {
     pub fn new(w: W) -> Self {
-        KeysWriter { out: CommitBuffer::new(w), head: Vec::new(), start_offset: 0, elements: 0, in_key: false }
+        KeysWriter { out: CommitBuffer::new(w), head: Vec::new(), start_offset: 0, in_key: false }
     }
 
     /// Handles one event; `offset` is the parser's offset just after it (used at `KeyEnd`).
     pub fn write_event(&mut self, ev: &Event<'_>, offset: u64) -> Result<()> {
         match ev {
             Event::Key(info) => self.begin_key(info),
-            // Elements as a user counts them: list/set members, zset/hash pairs, stream
-            // entries (not groups or consumers), 1 for a string or module value.
-            Event::Item(
-                Item::String(_)
-                | Item::ListElement(_)
-                | Item::SetMember(_)
-                | Item::ZsetEntry { .. }
-                | Item::HashField { .. }
-                | Item::StreamEntry { .. }
-                | Item::Module { .. },
-            ) => self.elements += 1,
-            Event::KeyEnd if self.in_key => {
+            // The decoder counts elements as a user does: list/set members, zset/hash pairs,
+            // stream entries (not groups or consumers), 1 for a string or module value.
+            Event::KeyEnd { elements } if self.in_key => {
                 self.in_key = false;
                 let buf = &mut self.out.buf;
                 buf.extend_from_slice(&self.head);
-                write_u64(buf, self.elements);
+                write_u64(buf, *elements);
                 buf.extend_from_slice(b",\"size\":");
                 write_u64(buf, offset.saturating_sub(self.start_offset));
                 buf.extend_from_slice(b"}\n");
@@ -75,7 +65,6 @@ impl<W: Write> KeysWriter<W> {
         write_opt_i64(h, info.expire_at_ms);
         h.extend_from_slice(b",\"elements\":");
         self.start_offset = info.offset;
-        self.elements = 0;
         self.in_key = true;
     }
 
@@ -109,6 +98,7 @@ impl<W: Write> EventSink for KeysWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rdb::Item;
     use rdb::{Encoding, Str, ValueType};
     use serde_json::json;
 
@@ -132,7 +122,7 @@ mod tests {
             let item = Item::HashField { field: Str::Bytes(f), value: Str::Int(1), expire_at_ms: None };
             w.write_event(&Event::Item(item), 140).unwrap();
         }
-        w.write_event(&Event::KeyEnd, 150).unwrap();
+        w.write_event(&Event::KeyEnd { elements: 2 }, 150).unwrap();
         info.key = Str::Int(12);
         info.value_type = ValueType::String;
         info.encoding = Encoding::Int;
@@ -140,7 +130,7 @@ mod tests {
         info.offset = 150;
         w.write_event(&Event::Key(info), 152).unwrap();
         w.write_event(&Event::Item(Item::String(Str::Int(5))), 154).unwrap();
-        w.write_event(&Event::KeyEnd, 154).unwrap();
+        w.write_event(&Event::KeyEnd { elements: 1 }, 154).unwrap();
         w.finish().unwrap();
         let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
         let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();

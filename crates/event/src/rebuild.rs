@@ -127,7 +127,7 @@ impl<W: Write> RebuildWriter<W> {
             }
             Event::Key(info) => self.begin_key(info)?,
             Event::Item(item) => self.item(item)?,
-            Event::KeyEnd => self.end_key()?,
+            Event::KeyEnd { .. } => self.end_key()?,
             _ => {}
         }
         Ok(())
@@ -465,13 +465,13 @@ mod tests {
                 Event::Function { code: Str::Bytes(b"#!lua name=lib") },
                 Event::Key(k),
                 Event::Item(Item::String(Str::Int(42))),
-                Event::KeyEnd,
+                Event::KeyEnd { elements: 1 },
                 Event::Key(info(2, b"k2", ValueType::String)),
                 Event::Item(Item::String(Str::Bytes(b"a\r\nb"))),
-                Event::KeyEnd,
+                Event::KeyEnd { elements: 1 },
                 Event::Key(info(0, b"k3", ValueType::String)),
                 Event::Item(Item::String(Str::Bytes(b""))),
-                Event::KeyEnd,
+                Event::KeyEnd { elements: 1 },
             ],
         );
         assert_eq!(
@@ -494,7 +494,7 @@ mod tests {
         for i in 0..300 {
             evs.push(Event::Item(Item::ListElement(Str::Int(i))));
         }
-        evs.push(Event::KeyEnd);
+        evs.push(Event::KeyEnd { elements: 300 });
         let cmds = rebuild(12, &evs);
         assert_eq!(cmds[0], cmd("SELECT 0"));
         let rpush: Vec<_> = cmds[1..].iter().map(|c| (c[0].as_str(), c[1].as_str(), c.len() - 2)).collect();
@@ -513,13 +513,13 @@ mod tests {
                 Event::Key(info(0, b"s", ValueType::Set)),
                 Event::Item(Item::SetMember(Str::Bytes(b"a"))),
                 Event::Item(Item::SetMember(Str::Int(7))),
-                Event::KeyEnd,
+                Event::KeyEnd { elements: 2 },
                 Event::Key(info(0, b"z", ValueType::Zset)),
                 Event::Item(Item::ZsetEntry { member: Str::Bytes(b"a"), score: 1.0 }),
                 Event::Item(Item::ZsetEntry { member: Str::Bytes(b"b"), score: 0.1 }),
                 Event::Item(Item::ZsetEntry { member: Str::Bytes(b"c"), score: f64::INFINITY }),
                 Event::Item(Item::ZsetEntry { member: Str::Bytes(b"d"), score: -2.5e-300 }),
-                Event::KeyEnd,
+                Event::KeyEnd { elements: 4 },
                 Event::Key(h),
                 Event::Item(Item::HashField {
                     field: Str::Bytes(b"f"),
@@ -527,7 +527,7 @@ mod tests {
                     expire_at_ms: Some(1800000000000),
                 }),
                 Event::Item(Item::HashField { field: Str::Bytes(b"g"), value: Str::Int(1), expire_at_ms: None }),
-                Event::KeyEnd,
+                Event::KeyEnd { elements: 2 },
             ],
         );
         assert_eq!(
@@ -549,7 +549,7 @@ mod tests {
             &[
                 Event::Key(info(0, b"h", ValueType::Hash)),
                 Event::Item(Item::HashField { field: Str::Bytes(b"f"), value: Str::Bytes(b"v"), expire_at_ms: None }),
-                Event::KeyEnd,
+                Event::KeyEnd { elements: 1 },
             ],
         );
         assert_eq!(cmds[1], cmd("HMSET h f v"));
@@ -570,7 +570,7 @@ mod tests {
         w.write_event(&Event::Begin(Format { family: Family::Redis, version: 9 })).unwrap();
         w.write_event(&Event::Key(info(0, b"m", ValueType::Module))).unwrap();
         w.write_event(&Event::Item(Item::Module { name: "mymodule1", encver: 2, raw })).unwrap();
-        w.write_event(&Event::KeyEnd).unwrap();
+        w.write_event(&Event::KeyEnd { elements: 1 }).unwrap();
         let out = w.into_inner().unwrap();
         // Find the payload by hand: type 7, raw, version 9 as u16 LE, CRC64 LE.
         let mut payload = vec![7u8];

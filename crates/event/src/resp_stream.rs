@@ -232,7 +232,7 @@ mod tests {
             Event::Begin(Format { family: Family::Redis, version: 12 }),
             Event::Key(info),
             Event::Item(Item::String(Str::Bytes(b"v"))),
-            Event::KeyEnd,
+            Event::KeyEnd { elements: 1 },
             Event::End { checksum: rdb::Checksum::Absent },
         ] {
             w.event(&ev, 0).unwrap();

@@ -44,11 +44,16 @@ pub struct Options {
     /// blob accepted before the length is called a lie. Redis' own ceiling for a bulk string
     /// is `proto-max-bulk-len`, 512 MB by default.
     pub max_string: u64,
+    /// Report each part of a value as an [`Event::Item`] (the default). When false, values are
+    /// still decoded and validated in full (LZF, blob structure, counts), but only key-level
+    /// events are reported, with the element count on [`Event::KeyEnd`]: checks and listings
+    /// that never look at elements skip the per-element work of building and handing out events.
+    pub items: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { verify_checksum: true, max_string: 1 << 32 }
+        Options { verify_checksum: true, max_string: 1 << 32, items: true }
     }
 }
 
@@ -166,6 +171,8 @@ pub struct Decoder {
     /// The key being decoded, kept for error messages.
     key: Vec<u8>,
     in_key: bool,
+    /// Elements of the current key so far.
+    key_elements: u64,
     /// LZF output for the current unit: `scratch[..scratch_used]`. The vector only grows
     /// (its length is a high-water mark), so decompressing never pays for zero-filling.
     scratch: Vec<u8>,
@@ -217,6 +224,7 @@ impl Decoder {
             prefix: Prefix::default(),
             key: Vec::new(),
             in_key: false,
+            key_elements: 0,
             scratch: Vec::new(),
             scratch_used: 0,
             blob_data: Vec::new(),
@@ -324,6 +332,13 @@ impl Decoder {
                 Err(Stop::Fail(at, kind)) => return Err(self.error_at(self.offset + at as u64, kind)),
             };
             pos = pos.max(c.pos);
+            // Only an `Event` step has just set `pending`; a silent step leaves the last one.
+            if let (Flow::Event, Pending::Item(item)) = (&flow, &self.pending) {
+                self.key_elements += u64::from(item.is_element());
+                if !self.opts.items {
+                    continue;
+                }
+            }
             match flow {
                 Flow::Continue => {}
                 Flow::Event | Flow::Done => {
@@ -415,7 +430,7 @@ impl Decoder {
                     Item::Module { name: self.module_name(), encver: *encver, raw: b.bytes(*raw) }
                 }
             }),
-            Pending::KeyEnd => Event::KeyEnd,
+            Pending::KeyEnd => Event::KeyEnd { elements: self.key_elements },
             Pending::End(c) => Event::End { checksum: *c },
         }
     }
@@ -641,6 +656,7 @@ impl Decoder {
         let (value_type, mut encoding) = types::classify(ty, format).map_err(|k| Stop::Fail(start, k))?;
         let key = self.read_str(c)?;
         self.remember_key(c.buf, key);
+        self.key_elements = 0;
         let mut len_hint = None;
         self.state = match ty {
             0 => {

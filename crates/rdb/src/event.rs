@@ -196,7 +196,7 @@ pub struct StreamMeta {
     pub groups: u64,
 }
 
-/// One element of a key's value.
+/// One part of a key's value: an element, or stream metadata.
 #[derive(Clone, Debug)]
 pub enum Item<'a> {
     String(Str<'a>),
@@ -306,7 +306,12 @@ pub enum Event<'a> {
     },
     Key(KeyInfo<'a>),
     Item(Item<'a>),
-    KeyEnd,
+    /// The key's value is complete. `elements` counts its elements as decoded (list elements,
+    /// set members, zset entries, hash fields, stream entries; 1 for a string or module
+    /// value), whether or not they were reported as items (see [`crate::Options::items`]).
+    KeyEnd {
+        elements: u64,
+    },
     /// The EOF opcode and checksum. Nothing follows.
     End {
         checksum: Checksum,

@@ -79,6 +79,23 @@ pub(crate) struct KeyRef {
     pub offset: u64,
 }
 
+impl ItemRef {
+    /// Whether this item is one element of the value (what `KeyEnd` counts), rather than
+    /// stream metadata.
+    pub fn is_element(&self) -> bool {
+        matches!(
+            self,
+            ItemRef::String(_)
+                | ItemRef::List(_)
+                | ItemRef::Set(_)
+                | ItemRef::Zset(..)
+                | ItemRef::Hash(..)
+                | ItemRef::StreamEntry { .. }
+                | ItemRef::Module { .. }
+        )
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) enum ItemRef {
     String(SRef),

@@ -111,7 +111,7 @@ fn decode(name: &str) -> Result<Decoded, rdb::Error> {
                 }
                 other => panic!("unexpected item {other:?}"),
             },
-            Event::KeyEnd => {
+            Event::KeyEnd { .. } => {
                 let (db, key, ty, ttl) = cur.take().unwrap();
                 if items.is_empty() && ty != "string" {
                     out.empty.push(key);

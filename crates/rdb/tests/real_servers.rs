@@ -90,8 +90,17 @@ fn decode_file(path: &std::path::Path) -> (Model, Vec<String>, BTreeSet<&'static
                     (v, i) => panic!("item {i:?} does not fit value {v:?}"),
                 }
             }
-            Event::KeyEnd => {
+            Event::KeyEnd { elements } => {
                 let (k, v) = cur.take().unwrap();
+                let counted = match &v.value {
+                    Val::Str(_) => 1,
+                    Val::List(l) => l.len(),
+                    Val::Set(x) => x.len(),
+                    Val::Zset(z) => z.len(),
+                    Val::Hash(h) => h.len(),
+                    Val::Stream(st) => st.entries.len(),
+                };
+                assert_eq!(elements, counted as u64, "KeyEnd element count of {:?}", String::from_utf8_lossy(&k.1));
                 assert!(model.insert(k, v).is_none(), "duplicate key");
             }
             _ => {}

@@ -62,7 +62,7 @@ pub fn render(ev: &Event<'_>) -> String {
             Item::StreamConsumerPending { id } => format!("  cpel {id}"),
             Item::Module { name, encver, raw } => format!("  module {name} {encver} {}", raw.len()),
         },
-        Event::KeyEnd => "end-key".into(),
+        Event::KeyEnd { .. } => "end-key".into(),
         Event::End { checksum } => format!("end {checksum:?}"),
     }
 }
