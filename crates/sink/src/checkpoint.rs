@@ -100,13 +100,13 @@ impl CheckpointStore {
     }
 }
 
-fn format(cp: &Checkpoint) -> String {
+pub(crate) fn format(cp: &Checkpoint) -> String {
     let db = cp.db.map_or_else(|| "none".to_string(), |db| db.to_string());
     format!("{MAGIC} {VERSION}\nreplid {}\noffset {}\ndb {db}\n", cp.replid, cp.offset)
 }
 
 /// Parses the file; an error is `(line number, reason)`.
-fn parse(text: &str) -> Result<Checkpoint, (usize, String)> {
+pub(crate) fn parse(text: &str) -> Result<Checkpoint, (usize, String)> {
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
     match lines.next() {
         Some((_, header)) if header.split_once(' ').is_some_and(|(m, _)| m == MAGIC) => {
@@ -142,7 +142,7 @@ fn parse(text: &str) -> Result<Checkpoint, (usize, String)> {
     })
 }
 
-fn is_replid(s: &str) -> bool {
+pub(crate) fn is_replid(s: &str) -> bool {
     s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 

@@ -21,4 +21,35 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A record could not be encoded (the event crate's writer failed).
+    #[error("encoding the {event} event as JSON: {source}")]
+    Encode {
+        event: &'static str,
+        #[source]
+        source: event::Error,
+    },
+    /// A `kafka://` URL or a Kafka option that cannot work.
+    #[error("Kafka sink {what}: {reason}")]
+    KafkaConfig { what: String, reason: String },
+    /// No broker answered within the bounded wait at start.
+    #[error("no Kafka broker reachable at {brokers} after {waited:?}: {reason}; check the address and that the broker is running")]
+    KafkaUnreachable { brokers: String, waited: std::time::Duration, reason: String },
+    /// A topic the sink is configured to write does not exist.
+    #[error("Kafka topic {topic:?} does not exist on {brokers}; create it with the partition count you want")]
+    KafkaNoTopic { topic: String, brokers: String },
+    /// One record exceeds what the producer or the broker accepts.
+    #[error("Kafka record for key {key} ({bytes} bytes) is too large for topic {topic:?}; raise message.max.bytes (--kafka-opt) and the topic's max.message.bytes, or filter the key out")]
+    KafkaMessageTooLarge { key: String, topic: String, bytes: usize },
+    /// A record failed for good (after librdkafka's own retries, within message.timeout.ms).
+    #[error("Kafka record for key {key} to topic {topic:?} failed (nothing after offset {delivered} counts as delivered): {reason}")]
+    KafkaDelivery { key: String, topic: String, delivered: u64, reason: String },
+    /// Records still unacknowledged when the wait for them ran out.
+    #[error("Kafka sink: {records} records still unacknowledged by {brokers} after {waited:?}; delivered offset stays {delivered}")]
+    KafkaFlushTimeout { records: usize, brokers: String, waited: std::time::Duration, delivered: u64 },
+    /// A client call failed (creating the producer, a transaction step, reading a topic).
+    #[error("Kafka sink: cannot {action} (offset {offset}): {reason}")]
+    Kafka { action: String, offset: u64, reason: String },
+    /// The checkpoint topic holds a record redtail cannot read; it does not guess a position.
+    #[error("Kafka checkpoint topic {topic:?}, record at partition offset {position}: {reason}")]
+    KafkaCheckpoint { topic: String, position: i64, reason: String },
 }

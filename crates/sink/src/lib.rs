@@ -20,10 +20,14 @@
 
 mod checkpoint;
 mod error;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod writer;
 
 pub use checkpoint::{Checkpoint, CheckpointStore};
 pub use error::Error;
+#[cfg(feature = "kafka")]
+pub use kafka::{KafkaConfig, KafkaRecord, KafkaSink, KafkaTxnConfig, KafkaTxnSink, RecordBuilder};
 pub use writer::WriterSink;
 
 /// Records bound for a sink, in stream order, and the offset the last of them ends at. A
