@@ -128,18 +128,7 @@ mod tests {
     use rdb::{Encoding, Item};
 
     fn info(db: u64, key: Str<'_>, value_type: ValueType) -> KeyInfo<'_> {
-        KeyInfo {
-            db,
-            key,
-            value_type,
-            encoding: Encoding::Raw,
-            type_byte: 0,
-            expire_at_ms: None,
-            idle_s: None,
-            freq: None,
-            len_hint: None,
-            offset: 0,
-        }
+        crate::test_support::key_info(db, key, value_type, Encoding::Raw)
     }
 
     #[test]

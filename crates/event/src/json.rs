@@ -192,16 +192,8 @@ impl<W: Write> JsonWriter<W> {
     fn begin_key(&mut self, info: &KeyInfo<'_>) {
         let h = &mut self.key_head;
         h.clear();
-        h.extend_from_slice(b"{\"event\":\"key\",\"db\":");
-        write_u64(h, info.db);
-        h.extend_from_slice(b",\"key\":");
-        write_str(h, info.key);
-        h.extend_from_slice(b",\"type\":");
-        write_plain(h, info.value_type.as_str());
-        h.extend_from_slice(b",\"encoding\":");
-        write_plain(h, info.encoding.as_str());
-        h.extend_from_slice(b",\"expire_at_ms\":");
-        write_opt_i64(h, info.expire_at_ms);
+        h.extend_from_slice(b"{\"event\":\"key\",");
+        write_key_fields(h, info);
         h.extend_from_slice(b",\"idle_s\":");
         write_opt_u64(h, info.idle_s);
         h.extend_from_slice(b",\"freq\":");
@@ -481,18 +473,7 @@ pub(crate) mod tests {
     use serde_json::{json, Value};
 
     pub(crate) fn key_info(key: &[u8], value_type: ValueType, encoding: Encoding) -> KeyInfo<'_> {
-        KeyInfo {
-            db: 0,
-            key: Str::Bytes(key),
-            value_type,
-            encoding,
-            type_byte: 0,
-            expire_at_ms: None,
-            idle_s: None,
-            freq: None,
-            len_hint: None,
-            offset: 0,
-        }
+        crate::test_support::key_info(0, Str::Bytes(key), value_type, encoding)
     }
 
     fn write(opts: JsonOptions, events: &[Event<'_>]) -> String {

@@ -182,6 +182,21 @@ pub fn write_u64(out: &mut Vec<u8>, i: u64) {
 
 /// An optional number, `null` when absent.
 #[inline]
+/// Appends `"db":N,"key":K,"type":T,"encoding":E,"expire_at_ms":X`: the fields a key's line
+/// starts with in both the event contract and the keys listing, in the contract's order.
+pub fn write_key_fields(out: &mut Vec<u8>, info: &rdb::KeyInfo<'_>) {
+    out.extend_from_slice(b"\"db\":");
+    write_u64(out, info.db);
+    out.extend_from_slice(b",\"key\":");
+    write_str(out, info.key);
+    out.extend_from_slice(b",\"type\":");
+    write_plain(out, info.value_type.as_str());
+    out.extend_from_slice(b",\"encoding\":");
+    write_plain(out, info.encoding.as_str());
+    out.extend_from_slice(b",\"expire_at_ms\":");
+    write_opt_i64(out, info.expire_at_ms);
+}
+
 pub fn write_opt_i64(out: &mut Vec<u8>, v: Option<i64>) {
     match v {
         Some(i) => write_i64(out, i),

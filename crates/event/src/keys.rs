@@ -53,16 +53,8 @@ impl<W: Write> KeysWriter<W> {
     fn begin_key(&mut self, info: &KeyInfo<'_>) {
         let h = &mut self.head;
         h.clear();
-        h.extend_from_slice(b"{\"db\":");
-        write_u64(h, info.db);
-        h.extend_from_slice(b",\"key\":");
-        write_str(h, info.key);
-        h.extend_from_slice(b",\"type\":");
-        write_plain(h, info.value_type.as_str());
-        h.extend_from_slice(b",\"encoding\":");
-        write_plain(h, info.encoding.as_str());
-        h.extend_from_slice(b",\"expire_at_ms\":");
-        write_opt_i64(h, info.expire_at_ms);
+        h.push(b'{');
+        write_key_fields(h, info);
         h.extend_from_slice(b",\"elements\":");
         self.start_offset = info.offset;
         self.in_key = true;

@@ -38,3 +38,6 @@ pub use live::{CommandEvent, LiveEvent, SyncMode};
 pub use rebuild::RebuildWriter;
 pub use resp_stream::RespStreamWriter;
 pub use sink::{EventSink, LiveSink};
+
+#[cfg(test)]
+mod test_support;

@@ -426,18 +426,7 @@ mod tests {
     }
 
     fn info(db: u64, key: &[u8], value_type: ValueType) -> KeyInfo<'_> {
-        KeyInfo {
-            db,
-            key: Str::Bytes(key),
-            value_type,
-            encoding: Encoding::Hashtable,
-            type_byte: 0,
-            expire_at_ms: None,
-            idle_s: None,
-            freq: None,
-            len_hint: None,
-            offset: 0,
-        }
+        crate::test_support::key_info(db, Str::Bytes(key), value_type, Encoding::Hashtable)
     }
 
     fn rebuild(version: u32, events: &[Event<'_>]) -> Vec<Vec<String>> {

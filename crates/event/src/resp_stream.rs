@@ -182,7 +182,7 @@ impl<W: Write, A: AsRef<[u8]>> LiveSink<A> for RespStreamWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rdb::{Encoding, Event, Family, Format, Item, KeyInfo, Str, ValueType};
+    use rdb::{Encoding, Event, Family, Format, Item, Str, ValueType};
 
     const R: &str = "8e0b6e6a9b0c1d2e3f405162738495a6b7c8d9c1";
 
@@ -216,18 +216,7 @@ mod tests {
     fn snapshot_then_commands_with_select_and_transactions() {
         let mut w = RespStreamWriter::new(Vec::new());
         w.live(&sync(SyncMode::Full, 100)).unwrap();
-        let info = KeyInfo {
-            db: 0,
-            key: Str::Bytes(b"k"),
-            value_type: ValueType::String,
-            encoding: Encoding::Raw,
-            type_byte: 0,
-            expire_at_ms: None,
-            idle_s: None,
-            freq: None,
-            len_hint: None,
-            offset: 0,
-        };
+        let info = crate::test_support::key_info(0, Str::Bytes(b"k"), ValueType::String, Encoding::Raw);
         for ev in [
             Event::Begin(Format { family: Family::Redis, version: 12 }),
             Event::Key(info),
