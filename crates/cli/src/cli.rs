@@ -15,7 +15,9 @@ Exit codes:
   3  I/O error: the input cannot be opened or read, or the output (or checkpoint file) cannot be
      written
   4  source error (follow): cannot connect to or authenticate with the master, or it refuses to
-     replicate (PSYNC refused, not a Redis server, no backlog for --from now, retries used up)";
+     replicate (PSYNC refused, not a Redis server, no backlog for --from now, retries used up)
+  5  sink error (follow): the sink cannot deliver (Kafka unreachable at start, a missing topic,
+     a record refused or not acknowledged in time)";
 
 #[derive(Debug, Parser)]
 #[command(name = "redtail", version, about = "Change data capture for Redis and Valkey", after_help = EXIT_CODES)]

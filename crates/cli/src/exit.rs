@@ -1,6 +1,7 @@
 //! Exit codes, and how each failure is reported. The codes are part of the interface (see
 //! `redtail --help` and the README): scripts tell a damaged file (1) from a usage mistake (2,
-//! clap's own), from a disk or pipe problem (3), and from a master that cannot be followed (4).
+//! clap's own), from a disk or pipe problem (3), from a master that cannot be followed (4), and
+//! from a sink that cannot deliver (5).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ pub const INVALID_INPUT: u8 = 1;
 pub const USAGE: u8 = 2;
 pub const IO_ERROR: u8 = 3;
 pub const SOURCE_ERROR: u8 = 4;
+pub const SINK_ERROR: u8 = 5;
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -23,6 +25,8 @@ pub enum Failure {
     Usage(anyhow::Error),
     /// The master cannot be followed: connection, authentication, a refused `PSYNC`.
     Source(anyhow::Error),
+    /// The sink cannot deliver: Kafka unreachable, a missing topic, a record refused.
+    Sink(anyhow::Error),
     /// The failure was already reported (e.g. by `--check` on stdout); exit with this code.
     Reported(u8),
 }
@@ -35,6 +39,7 @@ impl Failure {
             Failure::Io(e) => (IO_ERROR, e),
             Failure::Usage(e) => (USAGE, e),
             Failure::Source(e) => (SOURCE_ERROR, e),
+            Failure::Sink(e) => (SINK_ERROR, e),
             Failure::Reported(code) => return ExitCode::from(code),
         };
         // If stderr itself is gone there is no one left to tell.

@@ -109,6 +109,21 @@ pub struct FollowArgs {
     #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Position")]
     pub ack_interval_ms: u64,
 
+    /// Where events go: stdout, or kafka://HOST[:PORT][,HOST[:PORT]...]/TOPIC (JSON values, the
+    /// Redis key as the record key; see docs/kafka.md). The checkpoint and the ACK then follow
+    /// Kafka's delivery reports.
+    #[arg(long, value_name = "URL", default_value = "stdout", help_heading = "Output")]
+    pub sink: String,
+
+    /// A librdkafka producer option for --sink kafka:// (repeatable; wins over redtail's own).
+    #[arg(long = "kafka-opt", value_name = "KEY=VALUE", help_heading = "Output")]
+    pub kafka_opts: Vec<String>,
+
+    /// Records of keys starting with PREFIX go to TOPIC instead (repeatable; the longest
+    /// matching prefix wins).
+    #[arg(long = "kafka-route", value_name = "PREFIX=TOPIC", help_heading = "Output")]
+    pub kafka_routes: Vec<String>,
+
     /// What to write to standard output.
     #[arg(long, value_enum, default_value_t = FollowFormat::Json, help_heading = "Output")]
     pub format: FollowFormat,

@@ -6,12 +6,14 @@
 use anyhow::anyhow;
 use replica::driver::DriverError;
 use replica::StartFrom;
+use sink::KafkaSink;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::exit::Failure;
 use crate::follow_args::FollowArgs;
 use crate::follow_config::FollowConfig;
 use crate::follow_handler::{DeliveryError, FollowHandler};
+use crate::follow_output::Delivery;
 use crate::{follow_output, logging};
 
 pub fn run(args: FollowArgs) -> Result<(), Failure> {
@@ -33,8 +35,20 @@ async fn follow(config: FollowConfig) -> Result<(), Failure> {
         StartFrom::Checkpoint(cp) => Some(cp),
         _ => None,
     };
-    let out = follow_output::stdout_output(config.format, &config.filter, config.write_snapshot, config.chunk_elements);
-    let mut handler = FollowHandler::new(out, &config.filter, config.write_snapshot, config.checkpoints.clone(), start);
+    let (out, delivery) = match &config.kafka {
+        None => (
+            follow_output::stdout_output(config.format, &config.filter, config.write_snapshot, config.chunk_elements),
+            Delivery::Direct,
+        ),
+        Some(kafka) => {
+            // Waits (bounded) for a broker, so a wrong address fails before replication starts.
+            let sink =
+                KafkaSink::connect(kafka, start.map_or(0, |cp| cp.offset)).map_err(|e| Failure::Sink(anyhow!(e)))?;
+            follow_output::kafka_output(sink, start.map_or(0, |cp| cp.offset), &config.filter)
+        }
+    };
+    let mut handler =
+        FollowHandler::new(out, delivery, &config.filter, config.write_snapshot, config.checkpoints.clone(), start);
 
     let ended = tokio::select! {
         result = session.run(&mut handler) => match result {
@@ -90,6 +104,7 @@ fn delivery_failure(e: DeliveryError) -> Result<(), Failure> {
             Err(Failure::Invalid(anyhow!("{e}\nhint: --format json shows every value as the master sent it")))
         }
         DeliveryError::Checkpoint(e) => Err(Failure::Io(anyhow!(e))),
+        DeliveryError::Sink(e) => Err(Failure::Sink(anyhow!(e))),
     }
 }
 

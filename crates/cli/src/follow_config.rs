@@ -9,7 +9,7 @@ use event::Filter;
 use replica::{
     AckPolicy, Auth, Config, ReplId, Session, SessionConfig, Source, SourceOverrides, StartFrom, TlsOptions,
 };
-use sink::CheckpointStore;
+use sink::{CheckpointStore, KafkaConfig};
 
 use crate::exit::Failure;
 use crate::follow_args::{Ack, FollowArgs, FollowFormat, SnapshotMode, Start};
@@ -22,12 +22,15 @@ pub struct FollowConfig {
     pub format: FollowFormat,
     pub write_snapshot: bool,
     pub chunk_elements: usize,
+    /// `--sink kafka://...`; `None` for stdout.
+    pub kafka: Option<KafkaConfig>,
 }
 
 impl FollowConfig {
     pub fn from_args(args: FollowArgs) -> Result<FollowConfig, Failure> {
         let usage = |msg: String| Failure::Usage(anyhow!(msg));
         let sources = sources(&args)?;
+        let kafka = kafka(&args)?;
         let checkpoints = args.checkpoint.clone().map(CheckpointStore::new);
         let start = match args.from {
             Start::Snapshot => {
@@ -103,6 +106,7 @@ impl FollowConfig {
             format: args.format,
             write_snapshot: args.snapshot == SnapshotMode::Write,
             chunk_elements: usize::try_from(args.chunk_elements).unwrap_or(usize::MAX),
+            kafka,
         })
     }
 
@@ -110,6 +114,35 @@ impl FollowConfig {
     pub fn session(&self) -> Result<Session, Failure> {
         Session::new(self.session.clone()).map_err(|e| Failure::Usage(anyhow!(e)))
     }
+}
+
+/// `--sink` and the `--kafka-*` flags, checked before anything connects.
+fn kafka(args: &FollowArgs) -> Result<Option<KafkaConfig>, Failure> {
+    let usage = |msg: String| Failure::Usage(anyhow!(msg));
+    let bad = |e: sink::Error| Failure::Usage(anyhow!(e));
+    if args.sink == "stdout" {
+        if !args.kafka_opts.is_empty() || !args.kafka_routes.is_empty() {
+            return Err(usage("--kafka-opt and --kafka-route need --sink kafka://BROKERS/TOPIC".into()));
+        }
+        return Ok(None);
+    }
+    if !args.sink.starts_with("kafka://") {
+        return Err(usage(format!("--sink {:?}: expected stdout or kafka://BROKERS/TOPIC", args.sink)));
+    }
+    if args.format != FollowFormat::Json {
+        return Err(usage("--sink kafka:// writes JSON events; --format resp is for stdout".into()));
+    }
+    let mut config = KafkaConfig::from_url(&args.sink).map_err(bad)?;
+    for opt in &args.kafka_opts {
+        config = config.option(opt).map_err(bad)?;
+    }
+    for route in &args.kafka_routes {
+        // A topic name has no '=', so a prefix may.
+        let (prefix, topic) =
+            route.rsplit_once('=').ok_or_else(|| usage(format!("--kafka-route {route:?}: expected PREFIX=TOPIC")))?;
+        config = config.route_prefix(prefix.as_bytes(), topic).map_err(bad)?;
+    }
+    Ok(Some(config))
 }
 
 /// The positional URL (with -h/-p/-s and the credential flags winning over it, as in

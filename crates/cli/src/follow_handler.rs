@@ -9,7 +9,8 @@
 //! snapshot's end. Commands the filter drops count as delivered as well (they were handled),
 //! and so do the control frames (PING, SELECT, MULTI, EXEC) that are never written. The
 //! replication crate keeps the acknowledged offset and the checkpoint before an unfinished
-//! transaction, so a resume replays it whole.
+//! transaction, so a resume replays it whole. With a Kafka sink, the flush reports what
+//! Kafka acknowledged instead ([`follow_output::Delivery`]).
 
 use std::fmt;
 
@@ -28,13 +29,15 @@ pub enum DeliveryError {
     Output(event::Error),
     /// The checkpoint file cannot be saved.
     Checkpoint(sink::Error),
+    /// The sink (Kafka) failed to deliver.
+    Sink(sink::Error),
 }
 
 impl fmt::Display for DeliveryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DeliveryError::Output(e) => e.fmt(f),
-            DeliveryError::Checkpoint(e) => e.fmt(f),
+            DeliveryError::Checkpoint(e) | DeliveryError::Sink(e) => e.fmt(f),
         }
     }
 }
@@ -47,6 +50,7 @@ impl From<event::Error> for DeliveryError {
 
 pub struct FollowHandler {
     out: follow_output::Output,
+    delivery: follow_output::Delivery,
     write_snapshot: bool,
     /// `PING` and `REPLCONF` reach the output only when `--command` names them.
     pass_ping: bool,
@@ -75,6 +79,7 @@ impl FollowHandler {
     /// `start` is the checkpoint the session resumes from, if any.
     pub fn new(
         out: follow_output::Output,
+        delivery: follow_output::Delivery,
         filter: &event::Filter,
         write_snapshot: bool,
         checkpoints: Option<CheckpointStore>,
@@ -82,6 +87,7 @@ impl FollowHandler {
     ) -> Self {
         FollowHandler {
             out,
+            delivery,
             write_snapshot,
             pass_ping: filter.asks_for(b"ping"),
             pass_replconf: filter.asks_for(b"replconf"),
@@ -108,6 +114,8 @@ impl FollowHandler {
         } else {
             self.out.flush()?;
         }
+        // Delivered but not checkpointed: a resume sends it again (at least once).
+        self.delivery.deliver(self.pending.take()).map_err(DeliveryError::Sink)?;
         Ok(())
     }
 
@@ -239,7 +247,7 @@ impl Handler for FollowHandler {
             self.out.flush()?;
             self.unflushed = false;
         }
-        Ok(self.pending.take())
+        self.delivery.deliver(self.pending.take()).map_err(DeliveryError::Sink)
     }
 
     fn checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), DeliveryError> {
@@ -299,7 +307,7 @@ mod tests {
         let writer: follow_output::Output = Box::new(JsonWriter::new(out.clone()));
         let writer: follow_output::Output =
             if filter.is_empty() { writer } else { Box::new(event::FilteredSink::new(filter.clone(), writer)) };
-        (FollowHandler::new(writer, filter, true, None, start), out)
+        (FollowHandler::new(writer, follow_output::Delivery::Direct, filter, true, None, start), out)
     }
 
     fn id(s: &str) -> ReplId {

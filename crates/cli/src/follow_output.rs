@@ -1,5 +1,6 @@
-//! The writer `redtail follow` hands its events to: the chosen format on standard output,
-//! behind the filter when there is one.
+//! The writer `redtail follow` hands its events to: the chosen format on standard output, or
+//! Kafka records (`--sink kafka://`), behind the filter when there is one; and [`Delivery`],
+//! which says what a flush of it delivered.
 
 use std::io;
 
@@ -7,9 +8,34 @@ use bytes::Bytes;
 use event::{Filter, FilteredSink, JsonOptions, JsonWriter, LiveSink, RespStreamWriter};
 
 use crate::follow_args::FollowFormat;
+use crate::follow_kafka::{self, KafkaDelivery};
 
 /// A live sink over the replica's argument type.
 pub type Output = Box<dyn LiveSink<Bytes>>;
+
+/// What a flush of the output delivered.
+pub enum Delivery {
+    /// Everything handed over and flushed is delivered (stdout).
+    Direct,
+    /// What Kafka acknowledged.
+    Kafka(KafkaDelivery),
+}
+
+impl Delivery {
+    /// The output was flushed after everything up to `handed`; returns the offset delivered.
+    pub fn deliver(&mut self, handed: Option<u64>) -> Result<Option<u64>, sink::Error> {
+        match self {
+            Delivery::Direct => Ok(handed),
+            Delivery::Kafka(k) => k.deliver(handed),
+        }
+    }
+}
+
+/// The Kafka output and its delivery, behind the filter when there is one.
+pub fn kafka_output(sink: sink::KafkaSink, start: u64, filter: &Filter) -> (Output, Delivery) {
+    let (writer, delivery) = follow_kafka::output(sink, start);
+    (filtered(Box::new(writer), filter), Delivery::Kafka(delivery))
+}
 
 /// The writers buffer whole lines or commands themselves and write them in large pieces, so
 /// stdout needs no buffer of its own (its line buffering passes whole lines straight through).
@@ -30,6 +56,10 @@ pub fn stdout_output(format: FollowFormat, filter: &Filter, write_snapshot: bool
             Box::new(RespStreamWriter::new(out).flush_on_resync(write_snapshot && !partial))
         }
     };
+    filtered(writer, filter)
+}
+
+fn filtered(writer: Output, filter: &Filter) -> Output {
     if filter.is_empty() {
         writer
     } else {

@@ -9,6 +9,7 @@ mod follow_args;
 mod follow_cmd;
 mod follow_config;
 mod follow_handler;
+mod follow_kafka;
 mod follow_output;
 mod follow_progress;
 mod logging;

@@ -95,6 +95,11 @@ impl Follower {
         self
     }
 
+    /// How it exited, if it has.
+    pub fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        self.child.try_wait()
+    }
+
     /// Waits for the process to end on its own.
     #[track_caller]
     pub fn wait(&mut self) -> ExitStatus {
