@@ -180,8 +180,6 @@ pub fn write_u64(out: &mut Vec<u8>, i: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
 }
 
-/// An optional number, `null` when absent.
-#[inline]
 /// Appends `"db":N,"key":K,"type":T,"encoding":E,"expire_at_ms":X`: the fields a key's line
 /// starts with in both the event contract and the keys listing, in the contract's order.
 pub fn write_key_fields(out: &mut Vec<u8>, info: &rdb::KeyInfo<'_>) {
@@ -197,6 +195,8 @@ pub fn write_key_fields(out: &mut Vec<u8>, info: &rdb::KeyInfo<'_>) {
     write_opt_i64(out, info.expire_at_ms);
 }
 
+/// An optional number, `null` when absent.
+#[inline]
 pub fn write_opt_i64(out: &mut Vec<u8>, v: Option<i64>) {
     match v {
         Some(i) => write_i64(out, i),
