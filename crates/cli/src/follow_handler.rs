@@ -272,7 +272,7 @@ mod tests {
 
     use bytes::Bytes;
     use event::{Filter, JsonWriter};
-    use rdb::{Encoding, Event, Item, KeyInfo, Str, ValueType};
+    use rdb::{Event, Item, Str};
     use replica::TxId;
     use serde_json::Value;
 
@@ -326,20 +326,7 @@ mod tests {
         })
     }
 
-    fn key(name: &'static [u8]) -> KeyInfo<'static> {
-        KeyInfo {
-            db: 0,
-            key: Str::Bytes(name),
-            value_type: ValueType::List,
-            encoding: Encoding::LinkedList,
-            type_byte: 1,
-            expire_at_ms: None,
-            idle_s: None,
-            freq: None,
-            len_hint: None,
-            offset: 9,
-        }
-    }
+    use crate::test_support::list_key as key;
 
     #[test]
     fn offsets_are_delivered_only_by_a_flush() {

@@ -125,26 +125,13 @@ impl KafkaDelivery {
 
 #[cfg(test)]
 mod tests {
-    use rdb::{Encoding, Event, Item, KeyInfo, Str, ValueType};
+    use rdb::{Event, Item, Str};
 
     use super::*;
 
     const ID: &str = "8e0b6e6a9b0c1d2e3f405162738495a6b7c8d9c1";
 
-    fn key(name: &'static [u8]) -> KeyInfo<'static> {
-        KeyInfo {
-            db: 0,
-            key: Str::Bytes(name),
-            value_type: ValueType::List,
-            encoding: Encoding::LinkedList,
-            type_byte: 1,
-            expire_at_ms: None,
-            idle_s: None,
-            freq: None,
-            len_hint: None,
-            offset: 9,
-        }
-    }
+    use crate::test_support::list_key as key;
 
     /// A snapshot cut inside a key: the abort keeps the whole keys' records only.
     #[test]

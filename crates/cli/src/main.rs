@@ -15,6 +15,8 @@ mod follow_progress;
 mod logging;
 mod progress;
 mod rdb_cmd;
+#[cfg(test)]
+mod test_support;
 
 use std::process::ExitCode;
 
