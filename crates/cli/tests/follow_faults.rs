@@ -16,13 +16,11 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::compare::{assert_same_data, digest, pipe_into};
 use common::follow::Follower;
+use common::writer::BackgroundWriter;
 use testkit::{Direction, FaultProxy, Product, Server};
 
 const CUTS: usize = 20;
@@ -100,56 +98,34 @@ fn plan(seed: u64, rdb_len: u64) -> Vec<(Phase, Direction, u64)> {
 /// Writes until stopped, one connection, about 1,000 rounds a second. Each round: a numbered
 /// SET, INCR, HSET and RPUSH in db 0; every tenth a MULTI/EXEC in db 2 of non-idempotent
 /// commands, so that a transaction delivered twice or in part shows in the data.
-struct Writer {
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<u64>,
-}
-
-impl Writer {
-    fn start(port: u16) -> Writer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let mut c = testkit::Client::connect(port).unwrap();
-            let mut run = |args: &[&str]| match c.cmd_str(args) {
-                Ok(reply) => assert!(!reply.is_error(), "{args:?}: {reply:?}"),
-                // The master is gone: the test has failed already.
-                Err(_) => std::thread::sleep(Duration::from_secs(3600)),
-            };
-            for i in 0u64.. {
-                let n = i.to_string();
-                run(&["SET", &format!("n:{}", i % 5000), &n]);
-                run(&["INCR", "counter"]);
-                run(&["HSET", "h:w", &format!("f{}", i % 100), &n]);
-                run(&["RPUSH", &format!("l:w:{}", i % 50), &n]);
-                if i % 10 == 9 {
-                    run(&["SELECT", "2"]);
-                    run(&["MULTI"]);
-                    for cmd in [
-                        &["INCR", "tx:n"][..],
-                        &["RPUSH", "tx:l", &n],
-                        &["HINCRBY", "tx:h", "f", "1"],
-                        &["SET", "tx:last", &n],
-                        &["EXEC"],
-                    ] {
-                        run(cmd);
-                    }
-                    run(&["SELECT", "0"]);
-                }
-                if flag.load(Ordering::SeqCst) {
-                    return i;
-                }
-                std::thread::sleep(Duration::from_millis(1));
+fn start_writer(port: u16) -> BackgroundWriter {
+    BackgroundWriter::start(port, |c, i| {
+        let mut run = |args: &[&str]| match c.cmd_str(args) {
+            Ok(reply) => assert!(!reply.is_error(), "{args:?}: {reply:?}"),
+            // The master is gone: the test has failed already.
+            Err(_) => std::thread::sleep(Duration::from_secs(3600)),
+        };
+        let n = i.to_string();
+        run(&["SET", &format!("n:{}", i % 5000), &n]);
+        run(&["INCR", "counter"]);
+        run(&["HSET", "h:w", &format!("f{}", i % 100), &n]);
+        run(&["RPUSH", &format!("l:w:{}", i % 50), &n]);
+        if i % 10 == 9 {
+            run(&["SELECT", "2"]);
+            run(&["MULTI"]);
+            for cmd in [
+                &["INCR", "tx:n"][..],
+                &["RPUSH", "tx:l", &n],
+                &["HINCRBY", "tx:h", "f", "1"],
+                &["SET", "tx:last", &n],
+                &["EXEC"],
+            ] {
+                run(cmd);
             }
-            unreachable!()
-        });
-        Writer { stop, thread }
-    }
-
-    fn stop(self) -> u64 {
-        self.stop.store(true, Ordering::SeqCst);
-        self.thread.join().unwrap()
-    }
+            run(&["SELECT", "0"]);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    })
 }
 
 /// (the offsets acknowledged by each replica the master lists, master_repl_offset).
@@ -182,7 +158,7 @@ fn cuts_then_replay(name: &str, seed: u64) {
 
     let proxy = FaultProxy::start(master.port());
     proxy.schedule_cuts(&plan.iter().map(|&(_, dir, n)| (dir, n)).collect::<Vec<_>>());
-    let writer = Writer::start(master.port());
+    let writer = start_writer(master.port());
     let follower = Follower::start(&["--format", "resp", &proxy.url()]);
 
     let deadline = Instant::now() + WITHIN;

@@ -8,12 +8,10 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::follow::{assert_acked_within, Follower, WITHIN};
+use common::writer::BackgroundWriter;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -27,42 +25,12 @@ const PARTITIONS: i32 = 3;
 const KEYS: u64 = 10;
 const SNAPSHOT_KEYS: u64 = 50;
 
-/// For i = 0, 1, ...: `SET k<i % 10> <i>` then `INCR counter`, until stopped; returns the
-/// last i (both of its commands done).
-struct Writer {
-    stop: Arc<AtomicBool>,
-    count: Arc<std::sync::atomic::AtomicU64>,
-    thread: JoinHandle<u64>,
-}
-
-impl Writer {
-    fn start(port: u16) -> Writer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (flag, done) = (stop.clone(), count.clone());
-        let thread = std::thread::spawn(move || {
-            let mut client = testkit::Client::connect(port).unwrap();
-            for i in 0.. {
-                client.cmd_str(&["SET", &format!("k{}", i % KEYS), &i.to_string()]).unwrap().expect_ok();
-                assert_eq!(client.cmd_str(&["INCR", "counter"]).unwrap().as_int(), Some(i as i64 + 1));
-                done.store(i + 1, Ordering::SeqCst);
-                if flag.load(Ordering::SeqCst) {
-                    return i;
-                }
-            }
-            unreachable!()
-        });
-        Writer { stop, count, thread }
-    }
-
-    fn done(&self) -> u64 {
-        self.count.load(Ordering::SeqCst)
-    }
-
-    fn stop(self) -> u64 {
-        self.stop.store(true, Ordering::SeqCst);
-        self.thread.join().unwrap()
-    }
+/// For i = 0, 1, ...: `SET k<i % 10> <i>` then `INCR counter`, until stopped.
+fn start_writer(port: u16) -> BackgroundWriter {
+    BackgroundWriter::start(port, |client, i| {
+        client.cmd_str(&["SET", &format!("k{}", i % KEYS), &i.to_string()]).unwrap().expect_ok();
+        assert_eq!(client.cmd_str(&["INCR", "counter"]).unwrap().as_int(), Some(i as i64 + 1));
+    })
 }
 
 /// The checkpoint file's offset (0 while there is none).
@@ -168,7 +136,7 @@ fn kill_and_resume_into_kafka() {
 
     let mut first = start(args(&[]));
     wait_until("a checkpoint after the snapshot", &mut first, || checkpoint.exists());
-    let writer = Writer::start(master.port());
+    let writer = start_writer(master.port());
     let mid = checkpoint_offset(&checkpoint);
     wait_until("500 writes delivered", &mut first, || {
         writer.done() >= 500 && checkpoint_offset(&checkpoint) > mid + 10_000

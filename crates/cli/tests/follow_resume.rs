@@ -7,43 +7,21 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::follow::{commands, json_lines, write_number, Follower, WITHIN};
+use common::writer::BackgroundWriter;
 use serde_json::Value;
 use testkit::Server;
 
-/// Writes `SET n:<i> <i>` in db 3 for i = 0, 1, ... until stopped; returns the last i.
-struct Writer {
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<u64>,
-}
-
-impl Writer {
-    fn start(port: u16) -> Writer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let mut client = testkit::Client::connect(port).unwrap();
+/// Writes `SET n:<i> <i>` in db 3 for i = 0, 1, ... until stopped.
+fn start_writer(port: u16) -> BackgroundWriter {
+    BackgroundWriter::start(port, |client, i| {
+        if i == 0 {
             client.cmd_str(&["SELECT", "3"]).unwrap().expect_ok();
-            for i in 0.. {
-                client.cmd_str(&["SET", &format!("n:{i}"), &i.to_string()]).unwrap().expect_ok();
-                if flag.load(Ordering::SeqCst) {
-                    return i;
-                }
-            }
-            unreachable!()
-        });
-        Writer { stop, thread }
-    }
-
-    fn stop(self) -> u64 {
-        self.stop.store(true, Ordering::SeqCst);
-        self.thread.join().unwrap()
-    }
+        }
+        client.cmd_str(&["SET", &format!("n:{i}"), &i.to_string()]).unwrap().expect_ok();
+    })
 }
 
 /// The checkpoint file's `offset` and `db` lines.
@@ -80,7 +58,7 @@ fn crash_and_resume(name: &str) {
 
     let mut first = Follower::start(&["--checkpoint", cp_arg, &master.url()]);
     first.wait_synced();
-    let writer = Writer::start(master.port());
+    let writer = start_writer(master.port());
     first.wait_for_events("500 writes", |events| commands(events).len() >= 500);
     // A checkpoint past the writer's SELECT, so the resume must restore the db (the master
     // does not send SELECT again on +CONTINUE). It is saved just after the output's flush.

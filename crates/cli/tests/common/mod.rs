@@ -29,3 +29,4 @@ pub fn parse_resp(mut b: &[u8]) -> Vec<Vec<String>> {
 
 pub mod compare;
 pub mod follow;
+pub mod writer;
