@@ -108,7 +108,7 @@ mod tests {
     use crate::live::SyncMode;
     use serde_json::Value;
 
-    const R: &str = "8e0b6e6a9b0c1d2e3f405162738495a6b7c8d9c1";
+    use crate::test_support::{command, REPLID as R};
 
     fn cmd<'a>(db: Option<u64>, args: &'a [&'a [u8]]) -> CommandEvent<'a, &'a [u8]> {
         CommandEvent { db, args, replid: R, start_offset: 0, end_offset: 1, tx: None }
@@ -166,16 +166,7 @@ mod tests {
     fn exec_follows_its_passed_commands() {
         let f = Filter { key_globs: globs(&["keep*"]), ..Filter::default() };
         let mut sink = FilteredSink::new(f, JsonWriter::new(Vec::new()));
-        let tx_cmd = |args: &'static [&'static [u8]], start, tx| {
-            LiveEvent::Command(CommandEvent {
-                db: Some(0),
-                args,
-                replid: R,
-                start_offset: start,
-                end_offset: start + 10,
-                tx,
-            })
-        };
+        let tx_cmd = |args: &'static [&'static [u8]], start, tx| command(Some(0), args, start, start + 10, tx);
         let exec = |tx: u64, end| LiveEvent::Exec { tx, commands: 2, replid: R, start_offset: tx, end_offset: end };
         let events = [
             LiveEvent::Sync { mode: SyncMode::Continue, replid: R, offset: 100 },
@@ -206,14 +197,7 @@ mod tests {
         let f = Filter { exclude_commands: globs(&["del"]), ..Filter::default() };
         let mut sink = FilteredSink::new(f, JsonWriter::new(Vec::new()));
         let set: &[&[u8]] = &[b"SET", b"k", b"v"];
-        let c = LiveEvent::Command(CommandEvent {
-            db: Some(0),
-            args: set,
-            replid: R,
-            start_offset: 5,
-            end_offset: 9,
-            tx: Some(1),
-        });
+        let c = command(Some(0), set, 5, 9, Some(1));
         sink.live(&c).unwrap();
         // The connection drops inside the transaction; the stream resumes from before MULTI.
         let resume: LiveEvent<'_, &[u8]> = LiveEvent::Sync { mode: SyncMode::Continue, replid: R, offset: 1 };

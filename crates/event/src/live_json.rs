@@ -129,7 +129,7 @@ mod tests {
     use crate::live::SyncMode;
     use serde_json::{json, Value};
 
-    const REPLID: &str = "8e0b6e6a9b0c1d2e3f405162738495a6b7c8d9c1";
+    use crate::test_support::{command, REPLID};
 
     fn write(events: &[LiveEvent<'_, &[u8]>]) -> String {
         let mut w = JsonWriter::new(Vec::new());
@@ -138,16 +138,6 @@ mod tests {
         }
         LiveSink::<&[u8]>::flush(&mut w).unwrap();
         String::from_utf8(w.into_inner().unwrap()).unwrap()
-    }
-
-    fn command<'a>(
-        db: Option<u64>,
-        args: &'a [&'a [u8]],
-        start: u64,
-        end: u64,
-        tx: Option<u64>,
-    ) -> LiveEvent<'a, &'a [u8]> {
-        LiveEvent::Command(CommandEvent { db, args, replid: REPLID, start_offset: start, end_offset: end, tx })
     }
 
     #[test]

@@ -184,17 +184,7 @@ mod tests {
     use super::*;
     use rdb::{Encoding, Event, Family, Format, Item, Str, ValueType};
 
-    const R: &str = "8e0b6e6a9b0c1d2e3f405162738495a6b7c8d9c1";
-
-    fn cmd<'a>(
-        db: Option<u64>,
-        args: &'a [&'a [u8]],
-        start: u64,
-        end: u64,
-        tx: Option<u64>,
-    ) -> LiveEvent<'a, &'a [u8]> {
-        LiveEvent::Command(CommandEvent { db, args, replid: R, start_offset: start, end_offset: end, tx })
-    }
+    use crate::test_support::{command as cmd, REPLID as R};
 
     fn exec(tx: u64, end: u64) -> LiveEvent<'static, &'static [u8]> {
         LiveEvent::Exec { tx, commands: 2, replid: R, start_offset: tx, end_offset: end }
