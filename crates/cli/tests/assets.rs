@@ -202,7 +202,7 @@ fn resp_output_of_every_good_asset_is_valid_resp() {
     for name in GOOD {
         let out = redtail(&["rdb", "--format", "resp", &asset(name)]);
         assert!(out.status.success(), "{name}");
-        let cmds = common::parse_resp(&out.stdout);
+        let cmds = testkit::parse_resp(&out.stdout);
         let keys = expected_dataset(name).len();
         // One SELECT, then at least one command per key.
         if keys > 0 {

@@ -202,7 +202,7 @@ fn cuts_then_replay(name: &str, seed: u64) {
         eprintln!("{stderr}");
     }
     // A snapshot that follows output from an earlier one (cut short) starts with a FLUSHALL.
-    let flushalls = common::parse_resp(&output).iter().filter(|c| c[0].eq_ignore_ascii_case("FLUSHALL")).count();
+    let flushalls = testkit::parse_resp(&output).iter().filter(|c| c[0].eq_ignore_ascii_case("FLUSHALL")).count();
     let stats = master.info("stats");
     let stat = |name: &str| -> u64 {
         stats.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok()).unwrap_or(0)

@@ -134,7 +134,7 @@ fn chunk_elements() {
 fn resp_output_rebuilds_the_data() {
     let out = redtail_file(&["--format", "resp"], &sample());
     assert!(out.status.success());
-    let cmds: Vec<String> = common::parse_resp(&out.stdout).into_iter().map(|c| c.join(" ")).collect();
+    let cmds: Vec<String> = testkit::parse_resp(&out.stdout).into_iter().map(|c| c.join(" ")).collect();
     assert_eq!(
         cmds,
         [

@@ -401,29 +401,7 @@ mod tests {
     use super::*;
     use rdb::{Encoding, Family};
 
-    /// Splits RESP2 commands back into argument lists, checking the framing strictly.
-    pub(crate) fn parse_resp(mut b: &[u8]) -> Vec<Vec<String>> {
-        fn line(b: &mut &[u8], tag: u8) -> usize {
-            assert_eq!(b[0], tag, "expected {:?} at {:?}", tag as char, String::from_utf8_lossy(&b[..b.len().min(20)]));
-            let end = b.windows(2).position(|w| w == b"\r\n").unwrap();
-            let n = std::str::from_utf8(&b[1..end]).unwrap().parse().unwrap();
-            *b = &b[end + 2..];
-            n
-        }
-        let mut cmds = Vec::new();
-        while !b.is_empty() {
-            let argc = line(&mut b, b'*');
-            let mut args = Vec::new();
-            for _ in 0..argc {
-                let n = line(&mut b, b'$');
-                args.push(String::from_utf8_lossy(&b[..n]).into_owned());
-                assert_eq!(&b[n..n + 2], b"\r\n");
-                b = &b[n + 2..];
-            }
-            cmds.push(args);
-        }
-        cmds
-    }
+    pub(crate) use testkit::parse_resp;
 
     fn info(db: u64, key: &[u8], value_type: ValueType) -> KeyInfo<'_> {
         crate::test_support::key_info(db, Str::Bytes(key), value_type, Encoding::Hashtable)

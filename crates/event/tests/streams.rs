@@ -111,27 +111,7 @@ fn resp(bytes: &[u8]) -> Vec<String> {
         let mut w = RebuildWriter::new(&mut buf);
         drive(bytes, &mut w);
     }
-    let mut b = &buf[..];
-    let mut cmds = Vec::new();
-    let num = |b: &mut &[u8], tag: u8| -> usize {
-        assert_eq!(b[0], tag);
-        let end = b.windows(2).position(|w| w == b"\r\n").unwrap();
-        let n = std::str::from_utf8(&b[1..end]).unwrap().parse().unwrap();
-        *b = &b[end + 2..];
-        n
-    };
-    while !b.is_empty() {
-        let argc = num(&mut b, b'*');
-        let mut args = Vec::new();
-        for _ in 0..argc {
-            let n = num(&mut b, b'$');
-            args.push(String::from_utf8(b[..n].to_vec()).unwrap());
-            assert_eq!(&b[n..n + 2], b"\r\n");
-            b = &b[n + 2..];
-        }
-        cmds.push(args.join(" "));
-    }
-    cmds
+    testkit::parse_resp(&buf).into_iter().map(|args| args.join(" ")).collect()
 }
 
 #[test]
