@@ -2,10 +2,12 @@
 //! per key. It gives the decoder's own speed (the floor under every `redtail rdb` format) and is
 //! the target to profile.
 //!
-//! usage: cargo run --release -p redtail-rdb --example decode -- [--max-bytes N] [--no-verify] FILE
+//! usage: cargo run --release -p redtail-rdb --example decode -- [--max-bytes N] [--no-verify] [--raw-values N] FILE
 //!
 //! `--max-bytes N` stops after about N bytes of input (whole events only), so a profiler can run
 //! over a slice of a large file; the totals then cover that slice and the checksum is not checked.
+//! `--raw-values N` turns on raw value capture (`Options::raw_values_up_to`, as a migration with
+//! RESTORE uses it) and counts the captured values and bytes.
 //!
 //! Prints one line: `keys=.. items=.. elements=.. bytes=.. secs=.. mb_per_s=..`, where `elements`
 //! counts list/set members, zset entries, hash fields and stream entries (one per entry).
@@ -23,6 +25,8 @@ struct Counts {
     elements: u64,
     /// Bytes of key and value strings seen, so that every string is touched once.
     str_bytes: u64,
+    raw_values: u64,
+    raw_bytes: u64,
 }
 
 fn str_len(s: &Str<'_>) -> u64 {
@@ -36,6 +40,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut max_bytes = u64::MAX;
     let mut verify = true;
+    let mut raw_values_up_to = 0;
     let mut path = None;
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -44,6 +49,7 @@ fn main() {
                 verify = false;
             }
             "--no-verify" => verify = false,
+            "--raw-values" => raw_values_up_to = args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage()),
             "-h" | "--help" => usage(),
             _ if path.is_none() => path = Some(a),
             _ => usage(),
@@ -54,7 +60,7 @@ fn main() {
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
 
     let start = Instant::now();
-    let mut parser = Parser::new(Options { verify_checksum: verify, ..Options::default() });
+    let mut parser = Parser::new(Options { verify_checksum: verify, raw_values_up_to, ..Options::default() });
     parser.set_total_len(total);
     let mut c = Counts::default();
     let mut truncated = false;
@@ -82,8 +88,13 @@ fn main() {
     }
     let secs = start.elapsed().as_secs_f64();
     let bytes = if truncated { parser.offset() } else { total };
+    let raw = if raw_values_up_to > 0 {
+        format!(" raw_values={} raw_bytes={}", c.raw_values, c.raw_bytes)
+    } else {
+        String::new()
+    };
     println!(
-        "keys={} items={} elements={} str_bytes={} bytes={} secs={:.3} mb_per_s={:.0}{}",
+        "keys={} items={} elements={} str_bytes={}{raw} bytes={} secs={:.3} mb_per_s={:.0}{}",
         c.keys,
         c.items,
         c.elements,
@@ -130,12 +141,16 @@ fn count(c: &mut Counts, ev: &Event<'_>) {
                 _ => {}
             }
         }
+        Event::RawValue(raw) => {
+            c.raw_values += 1;
+            c.raw_bytes += raw.len() as u64;
+        }
         _ => {}
     }
 }
 
 fn usage() -> ! {
-    eprintln!("usage: decode [--max-bytes N] [--no-verify] FILE");
+    eprintln!("usage: decode [--max-bytes N] [--no-verify] [--raw-values N] FILE");
     std::process::exit(2);
 }
 

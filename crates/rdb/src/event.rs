@@ -1,8 +1,8 @@
 //! What the decoder emits. Events borrow from the decoder's input buffer, so decoding copies
 //! nothing; a consumer that needs to keep data past the next call copies it itself.
 //!
-//! A key is a run of events: [`Event::Key`], then its items ([`Event::Item`]), then
-//! [`Event::KeyEnd`]. Large collections therefore never need to be held in memory at once.
+//! A key is a run of events: [`Event::Key`], then its items ([`Event::Item`]), then (only when
+//! asked for) its serialized value ([`Event::RawValue`]), then [`Event::KeyEnd`]. Large collections therefore never need to be held in memory at once.
 
 use crate::format::Format;
 use crate::value::Str;
@@ -306,6 +306,12 @@ pub enum Event<'a> {
     },
     Key(KeyInfo<'a>),
     Item(Item<'a>),
+    /// The key's value as the file serializes it: the RDB type byte, then the value bytes (the
+    /// key name left out). That is a `DUMP` payload without its footer (RDB version and CRC64),
+    /// which `RESTORE` accepts on a server that reads this type. Comes after the key's items,
+    /// just before [`Event::KeyEnd`], and only with [`crate::Options::raw_values_up_to`], for
+    /// values within that limit.
+    RawValue(&'a [u8]),
     /// The key's value is complete. `elements` counts its elements as decoded (list elements,
     /// set members, zset entries, hash fields, stream entries; 1 for a string or module
     /// value), whether or not they were reported as items (see [`crate::Options::items`]).

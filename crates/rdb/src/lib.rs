@@ -10,6 +10,7 @@ pub mod crc64;
 mod cursor;
 pub mod decoder;
 pub mod double;
+pub mod dump;
 pub mod error;
 pub mod event;
 pub mod format;
@@ -25,7 +26,8 @@ pub mod value;
 pub mod ziplist;
 pub mod zipmap;
 
-pub use decoder::{Decoder, Options, Progress};
+pub use decoder::{Decoder, Options, Progress, ReadyItems};
+pub use dump::{push_dump_footer, RestoreTarget};
 pub use error::{BlobError, Error, ErrorKind, Result};
 pub use event::*;
 pub use format::{Family, Format};

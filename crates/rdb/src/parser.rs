@@ -3,7 +3,7 @@
 
 use std::io::{self, Read};
 
-use crate::decoder::{Advance, Decoder, Options, Progress};
+use crate::decoder::{Advance, Decoder, Options, Progress, ReadyItems};
 use crate::error::Result;
 use crate::event::Event;
 
@@ -170,6 +170,18 @@ impl Parser {
     /// The event found by the last [`Parser::poll`] that returned [`Poll::Event`].
     pub fn event(&self) -> Event<'_> {
         self.dec.event(&self.buf[self.start..self.end])
+    }
+
+    /// Right after an item event, the items of the same key that are ready to follow it: the
+    /// rest of a compact blob (listpack, ziplist, intset, stream node), or the next elements of
+    /// a plain collection that lie whole in the buffer. They are exactly the item events that
+    /// would have come next, and the next [`Parser::poll`] continues after them. `None` when
+    /// there are none. This is for consumers where the per-event round trip is a large part of
+    /// the work (see `decoder/ready_items.rs`).
+    pub fn ready_items(&mut self) -> Option<ReadyItems<'_>> {
+        let drained = self.dec.drain(&self.buf[self.start..self.end])?;
+        self.drop_next = drained.consumed;
+        Some(self.dec.ready_items(&self.buf[self.start..self.end], &drained))
     }
 
     // A lending iterator: each event borrows the parser's buffer, which `Iterator` cannot express.

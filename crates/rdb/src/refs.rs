@@ -147,6 +147,7 @@ pub(crate) enum Pending {
     FunctionPreGa { name: SRef, engine: SRef, description: Option<SRef>, code: SRef },
     Key(KeyRef),
     Item(ItemRef),
+    RawValue,
     KeyEnd,
     End(Checksum),
 }

@@ -544,12 +544,7 @@ fn streams_v1_v2_v3() {
 #[test]
 fn modules_functions_and_valkey_slot_import() {
     // Module id for "mymodule1" version 2, built independently of the decoder.
-    let charset = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut id = 0u64;
-    for ch in b"mymodule1" {
-        id = (id << 6) | charset.iter().position(|c| c == ch).unwrap() as u64;
-    }
-    id = (id << 10) | 2;
+    let id = module_id(b"mymodule1", 2);
     let mut value = len(id);
     value.extend([2, 7, 5]); // UINT 7, then STRING
     value.extend(s(b"payload"));

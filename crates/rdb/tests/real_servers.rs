@@ -13,8 +13,53 @@ fn text(s: &Str<'_>) -> Bytes {
     s.to_vec()
 }
 
-/// Decodes an RDB file into the same model, plus the encodings seen.
-fn decode_file(path: &std::path::Path) -> (Model, Vec<String>, BTreeSet<&'static str>, String) {
+/// Adds one item to the key being decoded.
+fn apply_item(
+    cur: &mut Option<((u64, Bytes), Key)>,
+    group: &mut Option<Bytes>,
+    consumer: &mut Option<Bytes>,
+    item: Item<'_>,
+) {
+    let val = &mut cur.as_mut().expect("item outside a key").1.value;
+    match (val, item) {
+        (Val::Str(s), Item::String(v)) => *s = text(&v),
+        (Val::List(l), Item::ListElement(v)) => l.push(text(&v)),
+        (Val::Set(s), Item::SetMember(v)) => {
+            assert!(s.insert(text(&v)), "duplicate set member");
+        }
+        (Val::Zset(z), Item::ZsetEntry { member, score }) => {
+            z.insert(text(&member), score.to_bits());
+        }
+        (Val::Hash(h), Item::HashField { field, value, expire_at_ms }) => {
+            h.insert(text(&field), (text(&value), expire_at_ms));
+        }
+        (Val::Stream(s), Item::StreamEntry { id, fields }) => {
+            s.entries.push((id.to_string(), fields.map(|(f, v)| (text(&f), text(&v))).collect()));
+        }
+        (Val::Stream(s), Item::StreamMeta(m)) => {
+            s.last_id = m.last_id.to_string();
+            assert_eq!(m.length, s.entries.len() as u64, "stream length");
+        }
+        (Val::Stream(s), Item::StreamGroup { name, last_id, .. }) => {
+            *group = Some(text(&name));
+            s.groups.insert(text(&name), (last_id.to_string(), BTreeMap::new(), BTreeSet::new()));
+        }
+        (Val::Stream(_), Item::StreamPending { delivery_count, .. }) => assert_eq!(delivery_count, 1),
+        (Val::Stream(s), Item::StreamConsumer { name, .. }) => {
+            *consumer = Some(text(&name));
+            s.groups.get_mut(group.as_ref().unwrap()).unwrap().2.insert(text(&name));
+        }
+        (Val::Stream(s), Item::StreamConsumerPending { id }) => {
+            let g = s.groups.get_mut(group.as_ref().unwrap()).unwrap();
+            g.1.insert(id.to_string(), consumer.clone().unwrap());
+        }
+        (v, i) => panic!("item {i:?} does not fit value {v:?}"),
+    }
+}
+
+/// Decodes an RDB file into the same model, plus the encodings seen. With `batched`, takes the
+/// items that come in batches (`Parser::ready_items`) that way.
+fn decode_file(path: &std::path::Path, batched: bool) -> (Model, Vec<String>, BTreeSet<&'static str>, String) {
     let mut file = std::fs::File::open(path).unwrap();
     let mut p = Parser::default();
     p.set_total_len(file.metadata().unwrap().len());
@@ -53,43 +98,7 @@ fn decode_file(path: &std::path::Path) -> (Model, Vec<String>, BTreeSet<&'static
                 };
                 cur = Some(((k.db, text(&k.key)), Key { value, expire_at_ms: k.expire_at_ms }));
             }
-            Event::Item(item) => {
-                let val = &mut cur.as_mut().expect("item outside a key").1.value;
-                match (val, item) {
-                    (Val::Str(s), Item::String(v)) => *s = text(&v),
-                    (Val::List(l), Item::ListElement(v)) => l.push(text(&v)),
-                    (Val::Set(s), Item::SetMember(v)) => {
-                        assert!(s.insert(text(&v)), "duplicate set member");
-                    }
-                    (Val::Zset(z), Item::ZsetEntry { member, score }) => {
-                        z.insert(text(&member), score.to_bits());
-                    }
-                    (Val::Hash(h), Item::HashField { field, value, expire_at_ms }) => {
-                        h.insert(text(&field), (text(&value), expire_at_ms));
-                    }
-                    (Val::Stream(s), Item::StreamEntry { id, fields }) => {
-                        s.entries.push((id.to_string(), fields.map(|(f, v)| (text(&f), text(&v))).collect()));
-                    }
-                    (Val::Stream(s), Item::StreamMeta(m)) => {
-                        s.last_id = m.last_id.to_string();
-                        assert_eq!(m.length, s.entries.len() as u64, "stream length");
-                    }
-                    (Val::Stream(s), Item::StreamGroup { name, last_id, .. }) => {
-                        group = Some(text(&name));
-                        s.groups.insert(text(&name), (last_id.to_string(), BTreeMap::new(), BTreeSet::new()));
-                    }
-                    (Val::Stream(_), Item::StreamPending { delivery_count, .. }) => assert_eq!(delivery_count, 1),
-                    (Val::Stream(s), Item::StreamConsumer { name, .. }) => {
-                        consumer = Some(text(&name));
-                        s.groups.get_mut(group.as_ref().unwrap()).unwrap().2.insert(text(&name));
-                    }
-                    (Val::Stream(s), Item::StreamConsumerPending { id }) => {
-                        let g = s.groups.get_mut(group.as_ref().unwrap()).unwrap();
-                        g.1.insert(id.to_string(), consumer.clone().unwrap());
-                    }
-                    (v, i) => panic!("item {i:?} does not fit value {v:?}"),
-                }
-            }
+            Event::Item(item) => apply_item(&mut cur, &mut group, &mut consumer, item),
             Event::KeyEnd { elements } => {
                 let (k, v) = cur.take().unwrap();
                 let counted = match &v.value {
@@ -104,6 +113,13 @@ fn decode_file(path: &std::path::Path) -> (Model, Vec<String>, BTreeSet<&'static
                 assert!(model.insert(k, v).is_none(), "duplicate key");
             }
             _ => {}
+        }
+        if batched {
+            if let Some(items) = p.ready_items() {
+                for item in items {
+                    apply_item(&mut cur, &mut group, &mut consumer, item);
+                }
+            }
         }
     }
     (model, functions, encodings, format)
@@ -164,7 +180,13 @@ fn check(name: &str) {
     let server = Server::start(name);
     let (expected, functions) = write_dataset(&server);
     assert!(!server.cmd_str(&["SAVE"]).is_error());
-    let (got, got_functions, encodings, format) = decode_file(server.rdb_path());
+    let (got, got_functions, encodings, format) = decode_file(server.rdb_path(), false);
+    let batched = decode_file(server.rdb_path(), true);
+    assert_eq!(
+        (&batched.0, &batched.1, &batched.2, &batched.3),
+        (&got, &got_functions, &encodings, &format),
+        "{name}: batches"
+    );
 
     let (want_format, want_encodings) = expected_encodings(&server);
     assert_eq!(format, want_format, "{name}: RDB format");

@@ -36,6 +36,17 @@ pub fn s(bytes: &[u8]) -> Vec<u8> {
     v
 }
 
+/// A module id: the 9-character type name in the module charset, 6 bits a character, then
+/// a 10-bit encoding version (redis src/module.c moduleTypeEncodeId).
+pub fn module_id(name: &[u8; 9], encver: u64) -> u64 {
+    let charset = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut id = 0u64;
+    for ch in name {
+        id = (id << 6) | charset.iter().position(|c| c == ch).expect("a module charset character") as u64;
+    }
+    (id << 10) | encver
+}
+
 /// An LZF string made of literal runs only (valid LZF that any decoder must accept).
 pub fn lzf_literal(bytes: &[u8]) -> Vec<u8> {
     let mut c = Vec::new();

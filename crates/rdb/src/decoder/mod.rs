@@ -16,9 +16,13 @@ use crate::refs::{Bases, ItemRef, KeyRef, Pending, SRef};
 use crate::stream::{StreamPhase, StreamTables};
 use crate::{double, intset, listpack, lzf, module, types, ziplist, zipmap};
 
+mod raw_value;
+mod ready_items;
 mod stream_steps;
 mod top;
 mod values;
+
+pub use ready_items::ReadyItems;
 
 /// What `advance` achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,11 +57,17 @@ pub struct Options {
     /// events are reported, with the element count on [`Event::KeyEnd`]: checks and listings
     /// that never look at elements skip the per-element work of building and handing out events.
     pub items: bool,
+    /// Also hand out each key's serialized value ([`Event::RawValue`]: its type byte and value
+    /// bytes exactly as in the file, what `DUMP` serializes) when it is at most this many
+    /// bytes; 0 (the default) turns capture off. Used to migrate keys with `RESTORE`; larger
+    /// values are left to their element events, which still come for every key, so memory
+    /// stays bounded by this limit.
+    pub raw_values_up_to: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { verify_checksum: true, max_string: 1 << 32, items: true }
+        Options { verify_checksum: true, max_string: 1 << 32, items: true, raw_values_up_to: 0 }
     }
 }
 
@@ -197,9 +207,12 @@ pub struct Decoder {
     blob_idx: usize,
     /// Scores of a zset blob, parsed once while validating it.
     blob_scores: Vec<f64>,
+    /// Plain elements decoded ahead by `drain`, each with where it ends in the input slice.
+    plain_run: Vec<(ItemRef, u32)>,
     stream: StreamTables,
     module_name: [u8; 9],
     pending: Pending,
+    raw: raw_value::RawValue,
 }
 
 impl Default for Decoder {
@@ -239,9 +252,11 @@ impl Decoder {
             blob_refs: Vec::new(),
             blob_idx: 0,
             blob_scores: Vec::new(),
+            plain_run: Vec::new(),
             stream: StreamTables::default(),
             module_name: [0; 9],
             pending: Pending::None,
+            raw: raw_value::RawValue::default(),
         }
     }
 
@@ -316,7 +331,7 @@ impl Decoder {
         let mut hashed = 0;
         loop {
             self.scratch_used = 0;
-            if self.state == State::Checksum {
+            if matches!(self.state, State::Checksum) {
                 // The stored checksum covers every byte before it.
                 self.hash(&input[hashed..pos]);
                 hashed = pos;
@@ -330,6 +345,9 @@ impl Decoder {
                 Ok(flow) => flow,
                 Err(Stop::Incomplete) => {
                     self.hash(&input[hashed..pos]);
+                    if self.raw.active {
+                        self.capture_raw(input, pos);
+                    }
                     self.commit(pos);
                     return Ok(Advance::Progress(Progress::NeedMore { consumed: pos }));
                 }
@@ -346,8 +364,11 @@ impl Decoder {
             match flow {
                 Flow::Continue => {}
                 Flow::Event | Flow::Done => {
-                    if self.state != State::Done {
+                    if !matches!(self.state, State::Done) {
                         self.hash(&input[hashed..pos]);
+                    }
+                    if self.raw.active {
+                        self.capture_raw(input, pos);
                     }
                     self.commit(pos);
                     return Ok(Advance::Progress(if matches!(flow, Flow::Event) {
@@ -434,6 +455,7 @@ impl Decoder {
                     Item::Module { name: self.module_name(), encver: *encver, raw: b.bytes(*raw) }
                 }
             }),
+            Pending::RawValue => Event::RawValue(&self.raw.buf),
             Pending::KeyEnd => Event::KeyEnd { elements: self.key_elements },
             Pending::End(c) => Event::End { checksum: *c },
         }
@@ -472,6 +494,11 @@ impl Decoder {
             State::Stream(phase) => self.stream_step(c, phase),
             State::Module => self.module_value(c),
             State::KeyEnd => {
+                if self.finish_raw(c) {
+                    // The state stays: the key ends on the next step.
+                    self.pending = Pending::RawValue;
+                    return Ok(Flow::Event);
+                }
                 self.pending = Pending::KeyEnd;
                 self.in_key = false;
                 self.state = State::Top;

@@ -104,6 +104,9 @@ impl Decoder {
         let (value_type, mut encoding) = types::classify(ty, format).map_err(|k| Stop::Fail(start, k))?;
         let key = self.read_str(c)?;
         self.remember_key(c.buf, key);
+        if self.opts.raw_values_up_to > 0 {
+            self.raw.start(ty, self.offset + c.pos as u64);
+        }
         self.key_elements = 0;
         let mut len_hint = None;
         self.state = match ty {
