@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::task::Poll;
 use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -53,6 +54,11 @@ pub trait Handler {
     fn checkpoint(&mut self, _checkpoint: &Checkpoint) -> Result<(), Self::Error> {
         Ok(())
     }
+
+    /// A [`Session`](crate::Session)'s connection failed with `error` and it will try again
+    /// (after a backoff): the place to count reconnections, which the outputs alone do not
+    /// show when attempts fail before reaching the stream.
+    fn reconnecting(&mut self, _error: &Error) {}
 }
 
 impl<E, F> Handler for F
@@ -78,45 +84,105 @@ where
     H: Handler + ?Sized,
 {
     let mut reported = replica.checkpoint();
+    // Bytes for the master are written after the handler's flush and checkpoint, so that the
+    // only points where this future waits (and where a caller may drop it, say on SIGTERM)
+    // come after everything handed out is flushed and its checkpoint saved.
+    let mut outgoing: Vec<bytes::Bytes> = Vec::new();
     loop {
-        loop {
-            let Some(out) = replica.poll_output(Instant::now())? else { break };
-            let delivered = match out {
-                // Owned bytes: the borrow of `replica` ends here.
-                Output::Transmit(bytes) => {
-                    stream.write_all(&bytes.0).await?;
-                    None
+        pump(replica, handler, &mut reported, &mut outgoing)?;
+        send(stream, &mut outgoing).await?;
+        // What the master sent meanwhile is read without waiting. When nothing has come, a
+        // burst has ended: its ACK goes out before the wait (see `Replica::input_idle`).
+        let read = match read_now(stream, replica.input_buffer()).await {
+            Some(read) => read,
+            None => {
+                replica.input_idle();
+                pump(replica, handler, &mut reported, &mut outgoing)?;
+                send(stream, &mut outgoing).await?;
+                stream.flush().await?;
+                let deadline = replica.poll_timeout().map(tokio::time::Instant::from_std);
+                let buf = replica.input_buffer();
+                buf.reserve(READ_CHUNK);
+                match with_deadline(stream.read_buf(buf), deadline).await {
+                    Some(read) => read,
+                    None => {
+                        replica.handle_timeout(Instant::now());
+                        continue;
+                    }
                 }
-                other => handler.output(&other).map_err(DriverError::Handler)?,
-            };
-            if let Some(offset) = delivered {
-                replica.ack_delivered(offset);
             }
-        }
-        if let Some(offset) = handler.flush().map_err(DriverError::Handler)? {
-            replica.ack_delivered(offset);
-        }
-        let checkpoint = replica.checkpoint();
-        if checkpoint != reported {
-            if let Some(cp) = &checkpoint {
-                handler.checkpoint(cp).map_err(DriverError::Handler)?;
-            }
-            reported = checkpoint;
-        }
-        stream.flush().await?;
-        let deadline = replica.poll_timeout().map(tokio::time::Instant::from_std);
-        let read = {
-            let buf = replica.input_buffer();
-            buf.reserve(READ_CHUNK);
-            with_deadline(stream.read_buf(buf), deadline).await
         };
         match read {
-            Some(Ok(0)) => return Err(replica.connection_closed().into()),
-            Some(Ok(_)) => replica.mark_received(Instant::now()),
-            Some(Err(e)) => return Err(e.into()),
-            None => replica.handle_timeout(Instant::now()),
+            Ok(0) => return Err(replica.connection_closed().into()),
+            Ok(_) => replica.mark_received(Instant::now()),
+            Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Hands every output the replica has to the handler (keeping the `Transmit`s in `outgoing`),
+/// then flushes the handler and reports a moved checkpoint. The clock is read once: the
+/// outputs of one read come out within microseconds.
+fn pump<H: Handler + ?Sized>(
+    replica: &mut Replica,
+    handler: &mut H,
+    reported: &mut Option<Checkpoint>,
+    outgoing: &mut Vec<bytes::Bytes>,
+) -> Result<(), DriverError<H::Error>> {
+    let now = Instant::now();
+    while let Some(out) = replica.poll_output(now)? {
+        let delivered = match out {
+            // Owned bytes: the borrow of `replica` ends here.
+            Output::Transmit(bytes) => {
+                outgoing.push(bytes.0);
+                None
+            }
+            other => {
+                let delivered = handler.output(&other).map_err(DriverError::Handler)?;
+                if let Output::Command(command) = other {
+                    replica.recycle(command);
+                }
+                delivered
+            }
+        };
+        if let Some(offset) = delivered {
+            replica.ack_delivered(offset);
+        }
+    }
+    if let Some(offset) = handler.flush().map_err(DriverError::Handler)? {
+        replica.ack_delivered(offset);
+    }
+    let checkpoint = replica.checkpoint();
+    if checkpoint != *reported {
+        if let Some(cp) = &checkpoint {
+            handler.checkpoint(cp).map_err(DriverError::Handler)?;
+        }
+        *reported = checkpoint;
+    }
+    Ok(())
+}
+
+/// Writes the bytes for the master, flushing (a TLS stream buffers) when there were any.
+async fn send<S: AsyncWrite + Unpin>(stream: &mut S, outgoing: &mut Vec<bytes::Bytes>) -> std::io::Result<()> {
+    if outgoing.is_empty() {
+        return Ok(());
+    }
+    for bytes in outgoing.drain(..) {
+        stream.write_all(&bytes).await?;
+    }
+    stream.flush().await
+}
+
+/// Reads what has already arrived, without waiting: `None` when a read would wait. (A read
+/// that would wait registers for a wake-up and is dropped unfinished, which reads nothing.)
+async fn read_now<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut bytes::BytesMut) -> Option<std::io::Result<usize>> {
+    buf.reserve(READ_CHUNK);
+    let mut read = std::pin::pin!(stream.read_buf(buf));
+    std::future::poll_fn(|cx| match read.as_mut().poll(cx) {
+        Poll::Ready(result) => Poll::Ready(Some(result)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
 }
 
 /// `fut`'s output, or `None` if `deadline` passes first.

@@ -60,6 +60,8 @@ pub use connect::{connect, Connection};
 #[cfg(feature = "tokio")]
 pub use driver::Handler;
 #[cfg(feature = "tokio")]
+pub use probe::replication_info;
+#[cfg(feature = "tokio")]
 pub use session::{Backoff, Session, SessionConfig, StartFrom};
 #[cfg(feature = "tokio")]
 pub use tls::TlsOptions;

@@ -12,10 +12,10 @@
 //! last checkpoint.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
-use resp::{Frame, Item};
+use resp::{Decoded, Frame, Item};
 
 use crate::config::{AckPolicy, Checkpoint, Config, Start};
 use crate::error::Error;
@@ -87,7 +87,10 @@ pub struct Replica {
     config: Config,
     state: State,
     input: BytesMut,
+    /// Replies of the handshake.
     resp: resp::Decoder,
+    /// The command stream: its fast path for arrays of bulk strings.
+    commands: resp::CommandDecoder,
     queue: VecDeque<Output<'static>>,
     failed: Option<Error>,
     last_input_at: Instant,
@@ -103,17 +106,26 @@ pub struct Replica {
     /// `SLAVE_STATE_ONLINE`). Without a second ACK soon, the stream would wait for the idle
     /// one, a second later. Seen with redis 7.0 on loopback.
     ack_soon: bool,
+    /// Everything received has been handed out and the master has sent nothing since (the
+    /// driver's read would wait): a burst has ended. See [`Replica::input_idle`].
+    idle: bool,
 }
+
+/// How soon after the last ACK the end of a burst is acknowledged. Not at once: under a steady
+/// pipelined load the socket runs dry between most reads, and an ACK for each would cost a
+/// write for the replica and a command for the master every few hundred microseconds.
+const BURST_END_ACK_GAP: Duration = Duration::from_millis(10);
 
 impl Replica {
     /// Starts a handshake on a fresh connection: the first output is `PING`.
     pub fn new(config: Config, now: Instant) -> Replica {
         let resp = resp::Decoder::new(config.resp_limits);
         let mut replica = Replica {
-            config,
             state: State::Ping,
             input: BytesMut::with_capacity(64 << 10),
             resp,
+            commands: resp::CommandDecoder::new(config.resp_limits),
+            config,
             queue: VecDeque::new(),
             failed: None,
             last_input_at: now,
@@ -122,6 +134,7 @@ impl Replica {
             pos: None,
             last_ack: None,
             ack_soon: false,
+            idle: false,
         };
         replica.transmit(resp::encode_command(&["PING"]));
         replica
@@ -130,7 +143,7 @@ impl Replica {
     /// Bytes read from the master.
     pub fn receive(&mut self, data: &[u8], now: Instant) {
         self.input.extend_from_slice(data);
-        self.last_input_at = now;
+        self.mark_received(now);
     }
 
     /// The input buffer, for a driver that reads straight into it (`read_buf`); call
@@ -141,6 +154,22 @@ impl Replica {
 
     pub fn mark_received(&mut self, now: Instant) {
         self.last_input_at = now;
+        self.idle = false;
+    }
+
+    /// The driver has handed out every output and flushed the handler, and the master has sent
+    /// nothing more yet (a read would wait). The delivered offset, if it moved, is then
+    /// acknowledged within a few milliseconds rather than the busy interval: the master sees
+    /// the end of a burst at once, while a steady stream is still acknowledged only every
+    /// busy interval. Call [`Replica::poll_output`] after it for the ACK.
+    pub fn input_idle(&mut self) {
+        self.idle = true;
+    }
+
+    /// Hands back a command the caller is done with, so that the next one reuses its argument
+    /// vector rather than allocating one (optional; the driver does it).
+    pub fn recycle(&mut self, command: Command) {
+        self.commands.recycle(command.args);
     }
 
     /// The error to report when the master closes the connection (a read returned 0).
@@ -280,13 +309,19 @@ impl Replica {
         Transmit(resp::encode_command(&[&b"REPLCONF"[..], b"ACK", offset.to_string().as_bytes()]))
     }
 
-    /// Acks go out every `ack_idle_interval` as a heartbeat, and `ack_busy_interval` after
-    /// the acknowledged offset moves.
+    /// Acks go out every `ack_idle_interval` as a heartbeat, `ack_busy_interval` after the
+    /// acknowledged offset moves, and sooner once a burst has ended ([`Replica::input_idle`]).
     fn ack_due(&self) -> Option<Instant> {
         let (at, sent) = self.last_ack?;
         let current = self.pos.as_ref()?.ack_offset();
-        let busy = current != sent || self.ack_soon;
-        Some(at + if busy { self.config.ack_busy_interval } else { self.config.ack_idle_interval })
+        let wait = if current != sent && self.idle {
+            self.config.ack_busy_interval.min(BURST_END_ACK_GAP)
+        } else if current != sent || self.ack_soon {
+            self.config.ack_busy_interval
+        } else {
+            self.config.ack_idle_interval
+        };
+        Some(at + wait)
     }
 
     fn ack_if_due(&mut self, now: Instant) -> Option<Transmit> {
@@ -557,39 +592,37 @@ impl Replica {
         let (Some(pos), Some(replid)) = (self.pos.as_mut(), self.replid) else { return Ok(Next::NeedInput) };
         loop {
             let start = pos.received;
-            self.resp.set_position(start);
+            self.commands.set_position(start);
             let decoded =
-                self.resp.decode(&mut self.input).map_err(|source| Error::Stream { offset: start, source })?;
+                self.commands.decode(&mut self.input).map_err(|source| Error::Stream { offset: start, source })?;
             let Some((item, len)) = decoded else { return Ok(Next::NeedInput) };
             let len = len as u64;
             let args = match item {
+                Decoded::Command(args) => args,
                 // A master never puts `\n` in its stream (it sends keepalives only before a
                 // snapshot, outside the replication buffer), and protocol.md §2.4 says they
                 // do not count; a server tolerates them (src/networking.c:2213-2224). So
                 // they are skipped and not counted.
-                Item::EmptyLine => continue,
-                Item::Inline(line) => {
+                Decoded::Item(Item::EmptyLine) => continue,
+                Decoded::Item(Item::Inline(line)) => {
                     return Err(Error::InlineCommand { offset: start, line: handshake::quote(&line) });
                 }
                 // `*0` and `*-1` run nothing, but their bytes are part of the stream.
-                Item::Frame(Frame::Null) => {
+                Decoded::Item(Item::Frame(Frame::Null)) => {
                     pos.skip(len);
                     continue;
                 }
-                Item::Frame(Frame::Array(items)) if items.is_empty() => {
+                Decoded::Item(Item::Frame(Frame::Array(items))) if items.is_empty() => {
                     pos.skip(len);
                     continue;
                 }
-                Item::Frame(frame @ Frame::Array(_)) => match frame.into_command() {
-                    Some(args) => args,
-                    None => {
-                        return Err(Error::NotACommand {
-                            offset: start,
-                            what: "an array that is not all bulk strings".into(),
-                        })
-                    }
-                },
-                Item::Frame(other) => {
+                Decoded::Item(Item::Frame(Frame::Array(_))) => {
+                    return Err(Error::NotACommand {
+                        offset: start,
+                        what: "an array that is not all bulk strings".into(),
+                    })
+                }
+                Decoded::Item(Item::Frame(other)) => {
                     return Err(Error::NotACommand { offset: start, what: handshake::describe(&other) });
                 }
             };

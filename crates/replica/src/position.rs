@@ -141,6 +141,10 @@ impl Position {
     }
 
     fn prune(&mut self) {
+        // The common case, for every command outside a transaction with no SELECT pending.
+        if self.selects.is_empty() && self.txs.is_empty() {
+            return;
+        }
         let floor = self.ack_offset();
         while let Some(&(at, db)) = self.selects.front() {
             if at > floor {

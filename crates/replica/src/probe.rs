@@ -1,6 +1,7 @@
 //! Asking a server where its replication stream is (`INFO`), on a connection of its own, for
-//! a start from now. The replication connection cannot ask: once it sends `PSYNC` it is a
-//! replica, and before that it would have to drain the reply anyway.
+//! a start from now, and for a lag metric (the stream does not carry the master's own offset).
+//! The replication connection cannot ask: once it sends `PSYNC` it is a replica, and before
+//! that it would have to drain the reply anyway.
 
 use std::time::Duration;
 

@@ -177,6 +177,7 @@ impl Session {
                     return Err(Error::GaveUp { attempts: self.failures, last: Box::new(err) }.into());
                 }
             }
+            handler.reconnecting(&err);
             let delay = self.config.backoff.delay(self.failures);
             tracing::warn!(
                 source = %source,

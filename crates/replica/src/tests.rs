@@ -680,6 +680,46 @@ fn acks_follow_the_timers() {
     assert_eq!(r.poll_timeout(), Some(now + ms(3100)));
 }
 
+/// The end of a burst is acknowledged within a few milliseconds, a steady stream every busy
+/// interval.
+#[test]
+fn the_end_of_a_burst_is_acknowledged_at_once() {
+    let now = Instant::now();
+    let ms = Duration::from_millis;
+    let mut r = streaming(AckPolicy::Delivered, now);
+    let set = cmd(&["SET", "a", "1"]);
+    r.receive(&set, now + ms(2));
+    let cmds = commands(drain(&mut r, now + ms(2)).unwrap());
+    r.ack_delivered(cmds[0].end_offset);
+    assert_eq!(r.poll_timeout(), Some(now + ms(100)), "more may be on its way: the busy interval");
+    r.input_idle();
+    assert_eq!(r.poll_timeout(), Some(now + ms(10)), "the burst ended");
+    assert_eq!(drain(&mut r, now + ms(9)).unwrap(), vec![], "not more often than every 10 ms");
+    let acked = cmds[0].end_offset.to_string();
+    assert_eq!(drain(&mut r, now + ms(10)).unwrap(), vec![tx(&["REPLCONF", "ACK", &acked])]);
+    // Nothing new: back to the idle heartbeat.
+    r.input_idle();
+    assert_eq!(r.poll_timeout(), Some(now + ms(1010)));
+    // A new burst: until it ends, the busy interval again.
+    r.receive(&set, now + ms(50));
+    let cmds = commands(drain(&mut r, now + ms(50)).unwrap());
+    r.ack_delivered(cmds[0].end_offset);
+    assert_eq!(r.poll_timeout(), Some(now + ms(110)));
+    r.input_idle();
+    let acked = cmds[0].end_offset.to_string();
+    assert_eq!(drain(&mut r, now + ms(50)).unwrap(), vec![tx(&["REPLCONF", "ACK", &acked])]);
+    // A shorter busy interval than the gap wins.
+    let mut r =
+        handshake(Config { ack_busy_interval: ms(3), ..resume_config(ID_A, 0, Some(0), AckPolicy::Delivered) }, now);
+    r.receive(b"+CONTINUE\r\n", now);
+    drain(&mut r, now).unwrap();
+    r.receive(&set, now);
+    let cmds = commands(drain(&mut r, now).unwrap());
+    r.ack_delivered(cmds[0].end_offset);
+    r.input_idle();
+    assert_eq!(r.poll_timeout(), Some(now + ms(3)));
+}
+
 #[test]
 fn a_silent_master_times_out() {
     let now = Instant::now();

@@ -26,11 +26,13 @@
 //! assert_eq!(&buf[..], b"*2\r\n$3\r\nGE");
 //! ```
 
+mod command;
 mod decode;
 mod encode;
 mod error;
 mod frame;
 
+pub use command::{CommandDecoder, Decoded};
 pub use decode::{check, Decoder, Item, Limits};
 pub use encode::{encode_command, encode_command_into};
 pub use error::{Error, ErrorKind};
