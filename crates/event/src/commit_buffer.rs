@@ -5,6 +5,10 @@
 //! unbuffered stdout. They also mark where each whole unit (a JSON line, a command) ends: only
 //! whole units are ever written, so when decoding fails half-way through a key the reader
 //! never sees half a line or half a command.
+//!
+//! A writer can also hold output back ([`CommitBuffer::hold`]): the `RESTORE` writer builds a
+//! key's commands while it does not yet know whether the key will come as one payload, and
+//! drops them if it does.
 
 use std::io::{self, Write};
 
@@ -19,11 +23,13 @@ pub(crate) struct CommitBuffer<W: Write> {
     /// Output not yet written. Everything before `committed` is whole units.
     pub(crate) buf: Vec<u8>,
     committed: usize,
+    /// Output from this index on is held back: not written until released, or dropped.
+    hold_from: Option<usize>,
 }
 
 impl<W: Write> CommitBuffer<W> {
     pub(crate) fn new(w: W) -> Self {
-        CommitBuffer { w, buf: Vec::with_capacity(2 * FLUSH_AT), committed: 0 }
+        CommitBuffer { w, buf: Vec::with_capacity(2 * FLUSH_AT), committed: 0, hold_from: None }
     }
 
     /// Marks everything appended so far as whole units, and writes them out once there are
@@ -31,16 +37,26 @@ impl<W: Write> CommitBuffer<W> {
     #[inline]
     pub(crate) fn commit(&mut self) -> io::Result<()> {
         self.committed = self.buf.len();
-        if self.committed >= FLUSH_AT {
+        if self.committed >= FLUSH_AT && self.writable() >= FLUSH_AT {
             self.write_committed()?;
         }
         Ok(())
     }
 
+    /// Whole units that are not held back.
+    #[inline]
+    fn writable(&self) -> usize {
+        self.hold_from.map_or(self.committed, |h| h.min(self.committed))
+    }
+
     fn write_committed(&mut self) -> io::Result<()> {
-        self.w.write_all(&self.buf[..self.committed])?;
-        self.buf.drain(..self.committed);
-        self.committed = 0;
+        let n = self.writable();
+        self.w.write_all(&self.buf[..n])?;
+        self.buf.drain(..n);
+        self.committed -= n;
+        if let Some(h) = &mut self.hold_from {
+            *h -= n;
+        }
         // One huge value (a 500 MB string) must not pin its size for the rest of the run.
         if self.buf.capacity() > KEEP_CAPACITY && self.buf.len() < FLUSH_AT {
             self.buf.shrink_to(2 * FLUSH_AT);
@@ -54,10 +70,39 @@ impl<W: Write> CommitBuffer<W> {
         self.w.flush()
     }
 
-    /// Drops the unfinished unit, then writes and flushes the whole ones.
+    /// Drops the unfinished unit, then writes and flushes the whole ones (held ones too).
     pub(crate) fn abort(&mut self) -> io::Result<()> {
         self.buf.truncate(self.committed);
+        self.hold_from = None;
         self.flush()
+    }
+
+    /// Holds back everything appended from now on, until [`CommitBuffer::release`] or
+    /// [`CommitBuffer::drop_held`].
+    pub(crate) fn hold(&mut self) {
+        self.hold_from = Some(self.buf.len());
+    }
+
+    /// Bytes held back so far.
+    pub(crate) fn held_len(&self) -> usize {
+        self.hold_from.map_or(0, |h| self.buf.len() - h)
+    }
+
+    /// Lets the held output go out like any other.
+    pub(crate) fn release(&mut self) -> io::Result<()> {
+        self.hold_from = None;
+        if self.committed >= FLUSH_AT {
+            self.write_committed()?;
+        }
+        Ok(())
+    }
+
+    /// Drops the held output, as if it had never been appended.
+    pub(crate) fn drop_held(&mut self) {
+        if let Some(h) = self.hold_from.take() {
+            self.buf.truncate(h);
+            self.committed = self.committed.min(h);
+        }
     }
 
     pub(crate) fn get_ref(&self) -> &W {
@@ -81,6 +126,32 @@ mod tests {
         b.buf.extend_from_slice(b"half a li");
         b.abort().unwrap();
         assert_eq!(b.get_ref(), b"line 1\n");
+    }
+
+    #[test]
+    fn held_output_waits_and_can_be_dropped() {
+        let mut b = CommitBuffer::new(Vec::new());
+        b.buf.extend_from_slice(b"before\n");
+        b.commit().unwrap();
+        b.hold();
+        b.buf.resize(b.buf.len() + 2 * FLUSH_AT, b'x');
+        b.commit().unwrap();
+        // Only what came before the hold may go out.
+        b.flush().unwrap();
+        assert_eq!(b.get_ref(), b"before\n");
+        assert_eq!(b.held_len(), 2 * FLUSH_AT);
+        b.drop_held();
+        b.buf.extend_from_slice(b"after\n");
+        b.commit().unwrap();
+        b.flush().unwrap();
+        assert_eq!(b.get_ref(), b"before\nafter\n");
+
+        b.hold();
+        b.buf.extend_from_slice(b"kept\n");
+        b.commit().unwrap();
+        b.release().unwrap();
+        b.flush().unwrap();
+        assert_eq!(b.get_ref(), b"before\nafter\nkept\n");
     }
 
     #[test]

@@ -112,6 +112,13 @@ impl<S: EventSink> EventSink for FilteredSink<S> {
         self.inner.event(ev, offset)
     }
 
+    fn items(&mut self, items: rdb::ReadyItems<'_>) -> Result<()> {
+        if self.skipping {
+            return Ok(());
+        }
+        self.inner.items(items)
+    }
+
     fn finish(&mut self) -> Result<()> {
         self.inner.finish()
     }

@@ -181,9 +181,12 @@ impl<W: Write> JsonWriter<W> {
                 write_u64(buf, self.keys);
                 buf.extend_from_slice(b"}\n");
             }
-            Event::SelectDb(_) | Event::ResizeDb { .. } | Event::SlotInfo { .. } | Event::SlotImport { .. } => {
-                return Ok(())
-            }
+            // The contract carries values as elements; the raw form is for RESTORE writers.
+            Event::SelectDb(_)
+            | Event::ResizeDb { .. }
+            | Event::SlotInfo { .. }
+            | Event::SlotImport { .. }
+            | Event::RawValue(_) => return Ok(()),
         }
         self.out.commit()?;
         Ok(())
@@ -228,20 +231,14 @@ impl<W: Write> JsonWriter<W> {
     }
 
     /// Before a chunkable element: closes the current part if it is full and opens the next.
+    /// Inlined into the element loops, with the rare part change kept out of line.
+    #[inline(always)]
     fn element_slot(&mut self) -> Result<()> {
         let Some(k) = self.key.as_mut() else { return Ok(()) };
         let full = k.elements_in_part >= self.opts.chunk_elements
             || self.out.buf.len() - k.part_start >= self.opts.chunk_bytes;
         if full && k.elements_in_part > 0 {
-            let buf = &mut self.out.buf;
-            buf.extend_from_slice(if k.value_type == ValueType::Stream { b"]}" } else { b"]" });
-            buf.extend_from_slice(b",\"part\":");
-            write_u64(buf, k.part);
-            buf.extend_from_slice(b",\"more\":true}\n");
-            k.part += 1;
-            // A whole line, which may go out now: this keeps the buffer near one part's size.
-            self.out.commit()?;
-            self.open_part();
+            self.next_part()?;
         }
         let k = self.key.as_mut().expect("inside a key");
         k.elements_in_part += 1;
@@ -249,6 +246,22 @@ impl<W: Write> JsonWriter<W> {
             self.out.buf.push(b',');
         }
         k.need_comma = true;
+        Ok(())
+    }
+
+    /// Closes the current part (a whole line) and opens the next.
+    #[inline(never)]
+    fn next_part(&mut self) -> Result<()> {
+        let k = self.key.as_mut().expect("inside a key");
+        let buf = &mut self.out.buf;
+        buf.extend_from_slice(if k.value_type == ValueType::Stream { b"]}" } else { b"]" });
+        buf.extend_from_slice(b",\"part\":");
+        write_u64(buf, k.part);
+        buf.extend_from_slice(b",\"more\":true}\n");
+        k.part += 1;
+        // A whole line, which may go out now: this keeps the buffer near one part's size.
+        self.out.commit()?;
+        self.open_part();
         Ok(())
     }
 
@@ -270,49 +283,13 @@ impl<W: Write> JsonWriter<W> {
                 write_str(&mut self.out.buf, *s);
                 self.key.as_mut().unwrap().has_value = true;
             }
-            Item::ListElement(s) | Item::SetMember(s) => {
+            Item::ListElement(_)
+            | Item::SetMember(_)
+            | Item::ZsetEntry { .. }
+            | Item::HashField { .. }
+            | Item::StreamEntry { .. } => {
                 self.element_slot()?;
-                write_str(&mut self.out.buf, *s);
-            }
-            Item::ZsetEntry { member, score } => {
-                self.element_slot()?;
-                let buf = &mut self.out.buf;
-                buf.push(b'[');
-                write_str(buf, *member);
-                buf.push(b',');
-                write_score(buf, *score);
-                buf.push(b']');
-            }
-            Item::HashField { field, value, expire_at_ms } => {
-                self.element_slot()?;
-                let buf = &mut self.out.buf;
-                buf.push(b'[');
-                write_str(buf, *field);
-                buf.push(b',');
-                write_str(buf, *value);
-                if let Some(ms) = expire_at_ms {
-                    buf.push(b',');
-                    write_i64(buf, *ms);
-                }
-                buf.push(b']');
-            }
-            Item::StreamEntry { id, fields } => {
-                self.element_slot()?;
-                let buf = &mut self.out.buf;
-                buf.extend_from_slice(b"{\"id\":");
-                write_stream_id(buf, *id);
-                buf.extend_from_slice(b",\"fields\":[");
-                for (i, (f, v)) in fields.clone().enumerate() {
-                    if i > 0 {
-                        buf.push(b',');
-                    }
-                    buf.push(b'[');
-                    write_str(buf, f);
-                    buf.push(b',');
-                    write_str(buf, v);
-                    buf.push(b']');
-                }
-                buf.extend_from_slice(b"]}");
+                write_element(&mut self.out.buf, item);
             }
             Item::StreamMeta(meta) => self.stream_meta(meta),
             Item::StreamGroup { name, last_id, entries_read, .. } => {
@@ -440,6 +417,51 @@ impl<W: Write> JsonWriter<W> {
     }
 }
 
+/// Writes one element of a collection's value (its place in the part already taken by
+/// `element_slot`): the same for elements that come one event at a time and in batches.
+#[inline(always)]
+fn write_element(buf: &mut Vec<u8>, item: &Item<'_>) {
+    match item {
+        Item::ListElement(s) | Item::SetMember(s) => write_str(buf, *s),
+        Item::ZsetEntry { member, score } => {
+            buf.push(b'[');
+            write_str(buf, *member);
+            buf.push(b',');
+            write_score(buf, *score);
+            buf.push(b']');
+        }
+        Item::HashField { field, value, expire_at_ms } => {
+            buf.push(b'[');
+            write_str(buf, *field);
+            buf.push(b',');
+            write_str(buf, *value);
+            if let Some(ms) = expire_at_ms {
+                buf.push(b',');
+                write_i64(buf, *ms);
+            }
+            buf.push(b']');
+        }
+        Item::StreamEntry { id, fields } => {
+            buf.extend_from_slice(b"{\"id\":");
+            write_stream_id(buf, *id);
+            buf.extend_from_slice(b",\"fields\":[");
+            for (i, (f, v)) in fields.clone().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                buf.push(b'[');
+                write_str(buf, f);
+                buf.push(b',');
+                write_str(buf, v);
+                buf.push(b']');
+            }
+            buf.extend_from_slice(b"]}");
+        }
+        // Not elements: `item` writes these itself.
+        _ => {}
+    }
+}
+
 /// Appends `v` as 16 lowercase hex digits.
 fn push_hex16(buf: &mut Vec<u8>, v: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -451,6 +473,19 @@ fn push_hex16(buf: &mut Vec<u8>, v: u64) {
 impl<W: Write> EventSink for JsonWriter<W> {
     fn event(&mut self, ev: &Event<'_>, _offset: u64) -> Result<()> {
         self.write_event(ev)
+    }
+
+    /// Batched items are all elements of the open key (list, set, zset, hash, stream entries),
+    /// so each needs only its slot and its body.
+    fn items(&mut self, items: rdb::ReadyItems<'_>) -> Result<()> {
+        if self.key.is_none() {
+            return Ok(());
+        }
+        for item in items {
+            self.element_slot()?;
+            write_element(&mut self.out.buf, &item);
+        }
+        Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {

@@ -11,6 +11,8 @@
 //! `redtail follow` adds the live stream ([`live`]): [`JsonWriter`] writes its events as JSON
 //! lines, [`RespStreamWriter`] as the commands themselves, and a [`Filter`] also chooses
 //! commands (by name, db and the keys [`command_keys`] finds). These implement [`LiveSink`].
+//! For a migration, [`RespStreamWriter::snapshot_by_restore`] sends the snapshot as `RESTORE`
+//! payloads where the target can read them ([`restore`]).
 
 mod command_filter;
 pub mod command_keys;
@@ -26,6 +28,7 @@ mod live_json;
 pub mod rebuild;
 pub mod resp;
 pub mod resp_stream;
+pub mod restore;
 pub mod sink;
 
 pub use commit_buffer::FLUSH_AT;

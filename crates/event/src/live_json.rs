@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use crate::command_keys::command_keys;
+use crate::command_keys::key_indices;
 use crate::error::Result;
 use crate::json::JsonWriter;
 use crate::json_str::*;
@@ -62,11 +62,31 @@ fn write_command<A: AsRef<[u8]>>(buf: &mut Vec<u8>, cmd: &CommandEvent<'_, A>) {
     write_opt_u64(buf, cmd.db);
     buf.extend_from_slice(b",\"command\":");
     write_lowercase(buf, cmd.name());
-    buf.extend_from_slice(b",\"keys\":");
-    write_array(buf, command_keys(cmd.args));
-    buf.extend_from_slice(b",\"args\":");
-    write_array(buf, cmd.args.iter().skip(1).map(AsRef::as_ref));
-    buf.extend_from_slice(b",\"replid\":");
+    buf.extend_from_slice(b",\"keys\":[");
+    // Most commands have one key, their first argument, which `args` then starts with: its
+    // JSON is copied from here rather than made twice.
+    let mut first_arg = None;
+    for (n, i) in key_indices(cmd.args).enumerate() {
+        if n > 0 {
+            buf.push(b',');
+        }
+        let start = buf.len();
+        write_bytes(buf, cmd.args[i].as_ref());
+        if i == 1 && first_arg.is_none() {
+            first_arg = Some(start..buf.len());
+        }
+    }
+    buf.extend_from_slice(b"],\"args\":[");
+    for (i, arg) in cmd.args.iter().enumerate().skip(1) {
+        if i > 1 {
+            buf.push(b',');
+        }
+        match &first_arg {
+            Some(json) if i == 1 => buf.extend_from_within(json.clone()),
+            _ => write_bytes(buf, arg.as_ref()),
+        }
+    }
+    buf.extend_from_slice(b"],\"replid\":");
     write_bytes(buf, cmd.replid.as_bytes());
     buf.extend_from_slice(b",\"start_offset\":");
     write_u64(buf, cmd.start_offset);
@@ -74,18 +94,6 @@ fn write_command<A: AsRef<[u8]>>(buf: &mut Vec<u8>, cmd: &CommandEvent<'_, A>) {
     write_u64(buf, cmd.end_offset);
     buf.extend_from_slice(b",\"tx\":");
     write_opt_u64(buf, cmd.tx);
-}
-
-/// Writes Redis strings as a JSON array.
-fn write_array<'a>(buf: &mut Vec<u8>, items: impl Iterator<Item = &'a [u8]>) {
-    buf.push(b'[');
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        write_bytes(buf, item);
-    }
-    buf.push(b']');
 }
 
 /// Writes the command name in lowercase, as the contract names commands whatever case the

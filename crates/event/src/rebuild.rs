@@ -17,8 +17,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use rdb::crc64::Crc64;
-use rdb::{Event, Format, Item, KeyInfo, Str, StreamId, StreamMeta, ValueType};
+use rdb::{push_dump_footer, Event, Format, Item, KeyInfo, Str, StreamId, StreamMeta, ValueType};
 
 use crate::commit_buffer::CommitBuffer;
 use crate::error::{Error, Result};
@@ -31,6 +30,17 @@ pub const ITEMS_PER_COMMAND: usize = 128;
 
 /// The DUMP payload type byte of a module value (`RDB_TYPE_MODULE_2`).
 const RDB_TYPE_MODULE_2: u8 = 7;
+
+/// Appends `RESTORE key 0 payload REPLACE`: the key with no expiry, which works on every
+/// server with `RESTORE` (`ABSTTL` needs Redis 5.0); the expiry follows as `PEXPIREAT`.
+pub(crate) fn push_restore_replace(buf: &mut Vec<u8>, key: &[u8], payload: &[u8]) {
+    push_array_len(buf, 5);
+    push_bulk(buf, b"RESTORE");
+    push_bulk(buf, key);
+    push_bulk(buf, b"0");
+    push_bulk(buf, payload);
+    push_bulk(buf, b"REPLACE");
+}
 
 /// Stream state between its events.
 #[derive(Default)]
@@ -47,6 +57,10 @@ pub struct RebuildWriter<W: Write> {
     /// Shared with the live stream's writer (`resp_stream`), which continues the same output.
     pub(crate) out: CommitBuffer<W>,
     format: Option<Format>,
+    /// The format of the server the commands will run on, when known: a feature is used only
+    /// if both the source and the target have it (a Redis 7.0 stream into 6.2 loses nothing
+    /// 6.2 could hold by leaving out `ENTRIESADDED`).
+    target: Option<Format>,
     /// The database the commands written so far apply to (the live stream keeps it up to date).
     pub(crate) db: Option<u64>,
     /// The current key, copied once because every command of the key repeats it.
@@ -68,6 +82,7 @@ impl<W: Write> RebuildWriter<W> {
         RebuildWriter {
             out: CommitBuffer::new(w),
             format: None,
+            target: None,
             db: None,
             key: Vec::new(),
             value_type: ValueType::String,
@@ -90,10 +105,17 @@ impl<W: Write> RebuildWriter<W> {
         Ok(self.out.into_inner())
     }
 
+    /// Writes only commands a server of `target`'s format understands (see
+    /// [`crate::RespStreamWriter::target`]).
+    pub fn target(mut self, target: Format) -> Self {
+        self.target = Some(target);
+        self
+    }
+
     /// Whether the file comes from a server at least as new as the one that wrote RDB
-    /// `version` (Valkey files count as Redis 7.2's RDB 11).
+    /// `version` (Valkey files count as Redis 7.2's RDB 11), and so does the target, if known.
     fn at_least(&self, version: u32) -> bool {
-        self.format.is_some_and(|f| f.at_least(version))
+        self.format.is_some_and(|f| f.at_least(version)) && self.target.is_none_or(|t| t.at_least(version))
     }
 
     pub fn write_event(&mut self, ev: &Event<'_>) -> Result<()> {
@@ -310,24 +332,13 @@ impl<W: Write> RebuildWriter<W> {
                 self.out.commit()?;
             }
             Item::Module { raw, .. } => {
-                // A DUMP payload: type byte, the serialized value, the RDB version (u16 LE), and
-                // the CRC64 of all of that (u64 LE), as RESTORE verifies it.
-                let version = self.format.map_or(0, |f| f.version) as u16;
+                // A DUMP payload of the value: only the module knows its commands.
                 let p = &mut self.scratch;
                 p.clear();
                 p.push(RDB_TYPE_MODULE_2);
                 p.extend_from_slice(raw);
-                p.extend_from_slice(&version.to_le_bytes());
-                let mut crc = Crc64::new();
-                crc.update(p);
-                p.extend_from_slice(&crc.value().to_le_bytes());
-                let buf = &mut self.out.buf;
-                push_array_len(buf, 5);
-                push_bulk(buf, b"RESTORE");
-                push_bulk(buf, &self.key);
-                push_bulk(buf, b"0");
-                push_bulk(buf, p);
-                push_bulk(buf, b"REPLACE");
+                push_dump_footer(p, self.format.map_or(0, |f| f.version));
+                push_restore_replace(&mut self.out.buf, &self.key, p);
                 self.wrote_value = true;
                 self.out.commit()?;
             }
@@ -363,6 +374,16 @@ impl<W: Write> RebuildWriter<W> {
         self.wrote_value = true;
         self.out.commit()?;
         Ok(())
+    }
+
+    /// Forgets what the current key gathered and will still write (its open batch, the
+    /// `HPEXPIREAT`s after it, its expiry), for a writer that restores the key another way.
+    pub(crate) fn discard_key(&mut self) {
+        self.batch.clear();
+        self.batch_items = 0;
+        self.after_batch.clear();
+        self.stream.pel.clear();
+        self.wrote_value = false;
     }
 
     fn end_key(&mut self) -> Result<()> {
@@ -566,5 +587,47 @@ mod tests {
         w.write_event(&Event::Item(Item::ListElement(Str::Bytes(b"a")))).unwrap();
         w.abort().unwrap();
         assert_eq!(parse_resp(w.get_ref()), vec![cmd("SELECT 0")]);
+    }
+
+    /// A Redis 7.0 stream (RDB 10) for a 6.2 target (RDB 9): without the 7.0-only options.
+    #[test]
+    fn a_target_limits_the_commands_to_what_it_knows() {
+        let id = |ms| StreamId { ms, seq: 0 };
+        let meta = StreamMeta {
+            length: 0,
+            last_id: id(5),
+            first_id: id(0),
+            max_deleted_id: id(5),
+            entries_added: 3,
+            groups: 1,
+        };
+        let events = [
+            Event::Begin(Format { family: Family::Redis, version: 10 }),
+            Event::Key(info(0, b"st", ValueType::Stream)),
+            Event::Item(Item::StreamMeta(meta)),
+            Event::Item(Item::StreamGroup {
+                name: Str::Bytes(b"g"),
+                last_id: id(5),
+                entries_read: Some(3),
+                pending: 0,
+            }),
+            Event::KeyEnd { elements: 0 },
+        ];
+        let run = |target: Option<Format>| {
+            let mut w = RebuildWriter::new(Vec::new());
+            if let Some(t) = target {
+                w = w.target(t);
+            }
+            events.iter().for_each(|ev| w.write_event(ev).unwrap());
+            parse_resp(&w.into_inner().unwrap())
+        };
+        let to_62 = run(Some(Format { family: Family::Redis, version: 9 }));
+        assert_eq!(to_62[2], cmd("XSETID st 5-0"));
+        assert_eq!(to_62[3], cmd("XGROUP CREATE st g 5-0"));
+        let unknown = run(None);
+        assert_eq!(unknown[2], cmd("XSETID st 5-0 ENTRIESADDED 3 MAXDELETEDID 5-0"));
+        assert_eq!(unknown[3], cmd("XGROUP CREATE st g 5-0 ENTRIESREAD 3"));
+        let to_valkey9 = run(Some(Format { family: Family::Valkey, version: 80 }));
+        assert_eq!(to_valkey9, unknown, "Valkey 9 has every RDB 10 feature");
     }
 }

@@ -16,6 +16,9 @@
 //! leaves de-duplication to the reader), so this writer does it: after a reconnect, a command
 //! whose `end_offset` is at or below the last one written is skipped. That holds within one
 //! run; a restart from a checkpoint can still repeat the commands after it (at least once).
+//!
+//! For a migration, [`RespStreamWriter::snapshot_by_restore`] writes the snapshot's keys as
+//! `RESTORE` payloads where the target can read them ([`crate::restore`]).
 
 use std::io::Write;
 
@@ -23,6 +26,7 @@ use crate::error::Result;
 use crate::live::{CommandEvent, LiveEvent, SyncMode};
 use crate::rebuild::RebuildWriter;
 use crate::resp::{push_array_len, push_bulk, push_bulk_u64, push_command};
+use crate::restore::RestoreSnapshot;
 use crate::sink::{EventSink, LiveSink};
 
 /// Writes the snapshot and the live stream as RESP commands to `W`.
@@ -37,6 +41,8 @@ pub struct RespStreamWriter<W: Write> {
     /// replay is written again.
     before_tx: Option<u64>,
     flush_on_resync: bool,
+    /// The snapshot goes by `RESTORE` where it can.
+    restore: Option<RestoreSnapshot>,
 }
 
 impl<W: Write> RespStreamWriter<W> {
@@ -47,7 +53,18 @@ impl<W: Write> RespStreamWriter<W> {
             written_to: None,
             before_tx: None,
             flush_on_resync: true,
+            restore: None,
         }
+    }
+
+    /// Writes the snapshot's keys as `RESTORE ... ABSTTL REPLACE` of their own bytes when
+    /// `target` can read them, and as rebuild commands that `target` understands otherwise
+    /// ([`crate::restore`], [`RespStreamWriter::target`]). The decoder must hand out raw values
+    /// ([`rdb::Options::raw_values_up_to`]) with the same `raw_values_up_to` limit; keys
+    /// without them go by commands.
+    pub fn snapshot_by_restore(mut self, target: rdb::RestoreTarget, raw_values_up_to: usize) -> Self {
+        self.restore = Some(RestoreSnapshot::new(target, raw_values_up_to));
+        self.target(target.format())
     }
 
     /// Whether a `resync` writes `FLUSHALL` (the default): the snapshot that follows replaces
@@ -57,6 +74,20 @@ impl<W: Write> RespStreamWriter<W> {
     pub fn flush_on_resync(mut self, yes: bool) -> Self {
         self.flush_on_resync = yes;
         self
+    }
+
+    /// The format of the server the commands go to (a migration target): the snapshot's
+    /// commands then use only what it understands, e.g. no `XSETID ... ENTRIESADDED` for a
+    /// Redis 6.2 target of a 7.0 source.
+    pub fn target(mut self, target: rdb::Format) -> Self {
+        self.rebuild = self.rebuild.target(target);
+        self
+    }
+
+    /// The output goes on in a new file (a rotated file sink): the next command selects its db
+    /// again, so that each file also loads on its own (a server starts every AOF file in db 0).
+    pub fn reselect_db(&mut self) {
+        self.rebuild.db = None;
     }
 
     pub fn get_ref(&self) -> &W {
@@ -69,6 +100,10 @@ impl<W: Write> RespStreamWriter<W> {
 
     /// Writes what one live event contributes.
     pub fn write_live<A: AsRef<[u8]>>(&mut self, ev: &LiveEvent<'_, A>) -> Result<()> {
+        if let Some(r) = &mut self.restore {
+            // A snapshot cut inside a key must not hold back what follows it.
+            r.release(&mut self.rebuild)?;
+        }
         match ev {
             LiveEvent::Sync { mode, .. } => {
                 self.discard_open_tx();
@@ -146,10 +181,16 @@ impl<W: Write> RespStreamWriter<W> {
 
 impl<W: Write> EventSink for RespStreamWriter<W> {
     fn event(&mut self, ev: &rdb::Event<'_>, offset: u64) -> Result<()> {
-        self.rebuild.event(ev, offset)
+        match &mut self.restore {
+            Some(r) => r.event(&mut self.rebuild, ev, offset),
+            None => self.rebuild.event(ev, offset),
+        }
     }
 
     fn finish(&mut self) -> Result<()> {
+        if let Some(r) = &mut self.restore {
+            r.release(&mut self.rebuild)?;
+        }
         self.discard_open_tx();
         self.rebuild.out.commit()?;
         self.rebuild.finish()
@@ -157,6 +198,9 @@ impl<W: Write> EventSink for RespStreamWriter<W> {
 
     fn abort(&mut self) -> Result<()> {
         // Drops the unfinished snapshot command; live commands are always whole.
+        if let Some(r) = &mut self.restore {
+            r.release(&mut self.rebuild)?;
+        }
         self.rebuild.abort()?;
         if self.open_tx.is_some() {
             self.discard_open_tx();

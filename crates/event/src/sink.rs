@@ -2,7 +2,7 @@
 //! them (filters) without knowing which one it holds: [`EventSink`] for decoded RDB events
 //! (`redtail rdb`, and the snapshot of `redtail follow`), [`LiveSink`] for the stream after it.
 
-use rdb::Event;
+use rdb::{Event, ReadyItems};
 
 use crate::error::Result;
 use crate::live::LiveEvent;
@@ -12,6 +12,17 @@ pub trait EventSink {
     /// Handles one event. `offset` is the parser's absolute offset just after the event's bytes
     /// (`rdb::Parser::offset`), which lets a sink measure how many bytes a key used.
     fn event(&mut self, ev: &Event<'_>, offset: u64) -> Result<()>;
+
+    /// Handles items that come in a batch ([`rdb::Parser::ready_items`]): exactly the
+    /// [`Event::Item`]s that would otherwise come one by one, with the same offsets. Writers
+    /// override this to take them in a tight loop; the default hands them to
+    /// [`EventSink::event`].
+    fn items(&mut self, mut items: ReadyItems<'_>) -> Result<()> {
+        while let Some((item, offset)) = items.next_with_offset() {
+            self.event(&Event::Item(item), offset)?;
+        }
+        Ok(())
+    }
 
     /// The input ended cleanly: write out everything still buffered.
     fn finish(&mut self) -> Result<()>;
@@ -25,6 +36,9 @@ pub trait EventSink {
 impl<S: EventSink + ?Sized> EventSink for Box<S> {
     fn event(&mut self, ev: &Event<'_>, offset: u64) -> Result<()> {
         (**self).event(ev, offset)
+    }
+    fn items(&mut self, items: ReadyItems<'_>) -> Result<()> {
+        (**self).items(items)
     }
     fn finish(&mut self) -> Result<()> {
         (**self).finish()
