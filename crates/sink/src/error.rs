@@ -15,6 +15,14 @@ pub enum Error {
     /// The checkpoint file exists but cannot be trusted; redtail does not guess a position.
     #[error("checkpoint file {}, line {line}: {reason}; fix or delete the file (deleting it means a new full sync)", path.display())]
     CorruptCheckpoint { path: PathBuf, line: usize, reason: String },
+    /// A file sink's file or directory cannot be created, listed or fsynced.
+    #[error("file sink {}: cannot {action}: {source}", path.display())]
+    FileIo {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("writing to {destination}: {source}")]
     Write {
         destination: String,
@@ -49,7 +57,35 @@ pub enum Error {
     /// A client call failed (creating the producer, a transaction step, reading a topic).
     #[error("Kafka sink: cannot {action} (offset {offset}): {reason}")]
     Kafka { action: String, offset: u64, reason: String },
+    /// A cluster reply (`CLUSTER SLOTS`, `-MOVED`, `-ASK`) that cannot be read; routing does
+    /// not guess a node.
+    #[error("cluster reply {reply:?}: {reason}")]
+    ClusterReply { reply: String, reason: String },
+    /// A multi-key command whose keys live in different cluster slots: no cluster node can run
+    /// it. It is reported, never split or dropped.
+    #[error("{command} touches keys in different cluster slots, so a cluster cannot run it: {keys}; keep such keys in one slot with a {{hash tag}}")]
+    CrossSlot { command: String, keys: String },
     /// The checkpoint topic holds a record redtail cannot read; it does not guess a position.
     #[error("Kafka checkpoint topic {topic:?}, record at partition offset {position}: {reason}")]
     KafkaCheckpoint { topic: String, position: i64, reason: String },
+    /// A `redis://` target URL or option that cannot work.
+    #[error("Redis target: {reason}")]
+    RedisConfig { reason: String },
+    /// The target cannot be reached (or refuses the login) at start.
+    #[error("cannot connect to the target {address}: {reason}; check the address, that the server is running, and the credentials")]
+    RedisUnreachable { address: String, reason: String },
+    /// The connection was lost and every reconnection attempt failed.
+    #[error("lost the target {address} and {attempts} reconnection attempts failed (last: {reason}); delivered offset stays {delivered}")]
+    RedisLost { address: String, attempts: u32, reason: String, delivered: u64 },
+    /// The target answered a command with an error, and the policy is to stop.
+    #[error("the target {address} refused {command}{} (nothing after offset {delivered} counts as delivered): {reply}; fix the target, or pass --on-target-error skip to log and go on", key.as_ref().map(|k| format!(" on key {k:?}")).unwrap_or_default())]
+    RedisRefused { address: String, command: String, key: Option<String>, reply: String, delivered: u64 },
+    /// A reply redtail cannot match to a command: the connection is out of step.
+    #[error("the target {address}: {reason}")]
+    RedisProtocol { address: String, reason: String },
+    #[error("the target {address} has not answered everything after {waited:?}; delivered offset stays {delivered}")]
+    RedisFlushTimeout { address: String, waited: std::time::Duration, delivered: u64 },
+    /// The connection's thread stopped after a failure already reported.
+    #[error("the target {address}: the connection stopped after an earlier error")]
+    RedisStopped { address: String },
 }

@@ -20,14 +20,19 @@
 
 mod checkpoint;
 mod error;
+pub mod file;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod redis;
+pub mod redis_cluster;
 mod writer;
 
 pub use checkpoint::{Checkpoint, CheckpointStore};
 pub use error::Error;
+pub use file::{FileConfig, FileSink, FsyncPolicy, UnitForm};
 #[cfg(feature = "kafka")]
 pub use kafka::{KafkaConfig, KafkaRecord, KafkaSink, KafkaTxnConfig, KafkaTxnSink, RecordBuilder};
+pub use redis::{ErrorPolicy, RedisConfig, RedisSink, TargetInfo};
 pub use writer::WriterSink;
 
 /// Records bound for a sink, in stream order, and the offset the last of them ends at. A

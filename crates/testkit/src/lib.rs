@@ -16,6 +16,7 @@
 //! fail with the command that installs it: a silently skipped test would hide a gap in CI.
 
 mod client;
+mod cluster;
 pub mod dataset;
 mod error;
 mod install;
@@ -27,6 +28,7 @@ mod tansu;
 mod version;
 
 pub use client::{Client, Reply};
+pub use cluster::Cluster;
 pub use error::Error;
 pub use install::{install_hint, installation, require_tool, servers_dir, Installation};
 pub use proxy::{Direction, FaultProxy};

@@ -271,9 +271,15 @@ fn dbfilename(args: &[String]) -> String {
 }
 
 /// A loopback port nobody listens on right now (the OS picks it; we release it for the server).
-fn free_port() -> Result<u16, Error> {
+pub(crate) fn free_port() -> Result<u16, Error> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(Error::io("bind 127.0.0.1:0"))?;
     Ok(listener.local_addr().map_err(Error::io("local_addr"))?.port())
+}
+
+/// The version of the named server, from `--version`, without starting it.
+pub(crate) fn installed_version(name: &str) -> Result<Version, Error> {
+    let install = installation(name)?;
+    binary_version(&install, &install.server_binary()?)
 }
 
 /// The version, from `--version`, needed before start to choose flags.
