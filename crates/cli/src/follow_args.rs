@@ -105,15 +105,35 @@ pub struct FollowArgs {
     #[arg(long, value_enum, default_value_t = Ack::Delivered, help_heading = "Position")]
     pub ack: Ack,
 
-    /// How soon to acknowledge after the delivered offset moves (idle: every second).
+    /// How soon to acknowledge after the delivered offset moves while data flows (when a burst
+    /// ends: within 10 ms; idle: every second).
     #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Position")]
     pub ack_interval_ms: u64,
 
     /// Where events go: stdout, or kafka://HOST[:PORT][,HOST[:PORT]...]/TOPIC (JSON values, the
-    /// Redis key as the record key; see docs/kafka.md). The checkpoint and the ACK then follow
-    /// Kafka's delivery reports.
+    /// Redis key as the record key; see docs/kafka.md), or redis://[[USER]:PASSWORD@]HOST[:PORT]
+    /// (also rediss:// and unix://): a live migration into that server (docs/migration.md). The
+    /// checkpoint and the ACK then follow what Kafka or the target acknowledged. Or file:PATH:
+    /// --format's output in PATH.000001, PATH.000002, ... (see --rotate-size and --fsync).
     #[arg(long, value_name = "URL", default_value = "stdout", help_heading = "Output")]
     pub sink: String,
+
+    /// With --sink redis://: what to do when the target answers a command with an error
+    /// (OOM, READONLY, WRONGTYPE, ...): stop (exit code 5; the checkpoint stays before it), or
+    /// log it and go on.
+    #[arg(long, value_enum, default_value_t = OnTargetError::Fail, help_heading = "Output")]
+    pub on_target_error: OnTargetError,
+
+    /// With --sink redis:// and a full sync: empty the target first (FLUSHALL), as a replica's
+    /// full sync does. Without it, a snapshot into a target that holds keys is refused.
+    #[arg(long, help_heading = "Output")]
+    pub target_flush: bool,
+
+    /// With --sink redis://: how the snapshot's keys go to the target: as RESTORE of the
+    /// source's own bytes where the target's version can read them and as commands otherwise
+    /// (auto), or always as commands.
+    #[arg(long, value_enum, default_value_t = SnapshotVia::Auto, help_heading = "Output")]
+    pub snapshot_via: SnapshotVia,
 
     /// A librdkafka producer option for --sink kafka:// (repeatable; wins over redtail's own).
     #[arg(long = "kafka-opt", value_name = "KEY=VALUE", help_heading = "Output")]
@@ -123,6 +143,22 @@ pub struct FollowArgs {
     /// matching prefix wins).
     #[arg(long = "kafka-route", value_name = "PREFIX=TOPIC", help_heading = "Output")]
     pub kafka_routes: Vec<String>,
+
+    /// With --sink file:PATH, start a new file once one holds this much: 256mb (mb and kb are
+    /// binary, m and k decimal, as in redis.conf). Lines, commands and transactions are never
+    /// split between files.
+    #[arg(long, value_name = "SIZE", value_parser = sink::file::options::parse_size, help_heading = "Output")]
+    pub rotate_size: Option<u64>,
+
+    /// With --sink file:PATH, start a new file once one is this old: 90s, 15m, 1h, 1d.
+    #[arg(long, value_name = "INTERVAL", value_parser = sink::file::options::parse_interval, help_heading = "Output")]
+    pub rotate_interval: Option<std::time::Duration>,
+
+    /// With --sink file:PATH, when to fsync, as Redis's appendfsync: always (each flush),
+    /// everysec, or no (leave it to the OS) [default: everysec]. The checkpoint and the ACK
+    /// follow what was fsynced (with no: what was written).
+    #[arg(long, value_name = "POLICY", value_parser = parse_fsync, help_heading = "Output")]
+    pub fsync: Option<sink::FsyncPolicy>,
 
     /// What to write to standard output.
     #[arg(long, value_enum, default_value_t = FollowFormat::Json, help_heading = "Output")]
@@ -163,6 +199,15 @@ pub struct FollowArgs {
     #[arg(long = "exclude-command", value_name = "NAME", help_heading = "Filters")]
     pub exclude_commands: Vec<String>,
 
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics: offsets, lag, events, snapshot
+    /// progress, sink latency and errors, reconnects (see docs/metrics.md).
+    #[arg(long, value_name = "HOST:PORT", help_heading = "Operation")]
+    pub metrics_addr: Option<String>,
+
+    /// Read settings from this TOML file (docs/config.md); flags given here win over it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// More log detail on stderr (-v info, -vv debug, -vvv trace); RUST_LOG wins.
     #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
     pub verbose: u8,
@@ -170,6 +215,10 @@ pub struct FollowArgs {
     /// Print help.
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,
+}
+
+fn parse_fsync(s: &str) -> Result<sink::FsyncPolicy, String> {
+    s.parse()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -201,6 +250,18 @@ pub enum FollowFormat {
     /// Commands: the snapshot as rebuild commands, then the stream's own, with SELECT and
     /// MULTI/EXEC; pipe into `redis-cli --pipe`.
     Resp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SnapshotVia {
+    Auto,
+    Commands,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnTargetError {
+    Fail,
+    Skip,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -14,9 +14,15 @@ use crate::follow_args::FollowArgs;
 use crate::follow_config::FollowConfig;
 use crate::follow_handler::{DeliveryError, FollowHandler};
 use crate::follow_output::Delivery;
-use crate::{follow_output, logging};
+use crate::metrics::Metrics;
+use crate::{config_file, follow_file, follow_output, follow_redis, logging, metrics_http};
 
-pub fn run(args: FollowArgs) -> Result<(), Failure> {
+/// `matches` are the command line `args` came from: with `--config`, they tell which flags
+/// were given (and win over the file).
+pub fn run(mut args: FollowArgs, matches: Option<&clap::ArgMatches>) -> Result<(), Failure> {
+    if let Some(path) = args.config.clone() {
+        config_file::apply(&path, &mut args, matches.unwrap_or(&clap::ArgMatches::default()))?;
+    }
     logging::init(args.verbose);
     let config = FollowConfig::from_args(args)?;
     // One thread: the handler writes synchronously, and the connection is one socket.
@@ -36,6 +42,8 @@ async fn follow(config: FollowConfig) -> Result<(), Failure> {
         _ => None,
     };
     let (out, delivery) = match &config.kafka {
+        None if config.redis.is_some() => follow_redis::connected_output(&config, start)?,
+        None if config.file.is_some() => follow_file::opened_output(&config, start)?,
         None => (
             follow_output::stdout_output(config.format, &config.filter, config.write_snapshot, config.chunk_elements),
             Delivery::Direct,
@@ -47,8 +55,17 @@ async fn follow(config: FollowConfig) -> Result<(), Failure> {
             follow_output::kafka_output(sink, start.map_or(0, |cp| cp.offset), &config.filter)
         }
     };
+    let metrics = match &config.metrics_addr {
+        Some(addr) => {
+            let (metrics, registry) = Metrics::registered();
+            metrics_http::start(addr, registry, metrics.clone(), config.session.clone())?;
+            Some(metrics)
+        }
+        None => None,
+    };
     let mut handler =
-        FollowHandler::new(out, delivery, &config.filter, config.write_snapshot, config.checkpoints.clone(), start);
+        FollowHandler::new(out, delivery, &config.filter, config.write_snapshot, config.checkpoints.clone(), start)
+            .with_metrics(metrics);
 
     let ended = tokio::select! {
         result = session.run(&mut handler) => match result {
@@ -99,6 +116,8 @@ fn delivery_failure(e: DeliveryError) -> Result<(), Failure> {
     match e {
         // The reader went away (`| head`): it has what it wanted.
         DeliveryError::Output(e) if e.is_broken_pipe() => Ok(()),
+        // The Redis target's failures reach the writer through its `Write`.
+        DeliveryError::Output(event::Error::Io(e)) if follow_redis::is_sink_error(&e) => Err(Failure::Sink(anyhow!(e))),
         DeliveryError::Output(e @ event::Error::Io(_)) => Err(Failure::Io(anyhow!(e))),
         DeliveryError::Output(e) => {
             Err(Failure::Invalid(anyhow!("{e}\nhint: --format json shows every value as the master sent it")))

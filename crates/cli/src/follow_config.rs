@@ -9,10 +9,11 @@ use event::Filter;
 use replica::{
     AckPolicy, Auth, Config, ReplId, Session, SessionConfig, Source, SourceOverrides, StartFrom, TlsOptions,
 };
-use sink::{CheckpointStore, KafkaConfig};
+use sink::{CheckpointStore, ErrorPolicy, FileConfig, KafkaConfig, RedisConfig};
 
 use crate::exit::Failure;
-use crate::follow_args::{Ack, FollowArgs, FollowFormat, SnapshotMode, Start};
+use crate::follow_args::{Ack, FollowArgs, FollowFormat, OnTargetError, SnapshotMode, SnapshotVia, Start};
+use crate::follow_file;
 
 /// Everything `redtail follow` runs with.
 pub struct FollowConfig {
@@ -24,6 +25,16 @@ pub struct FollowConfig {
     pub chunk_elements: usize,
     /// `--sink kafka://...`; `None` for stdout.
     pub kafka: Option<KafkaConfig>,
+    /// `--sink file:PATH`.
+    pub file: Option<FileConfig>,
+    /// `--sink redis://...`: a live migration target.
+    pub redis: Option<RedisConfig>,
+    /// `--target-flush`: empty the target before a full sync.
+    pub target_flush: bool,
+    /// `--snapshot-via auto`: snapshot keys as `RESTORE` where the target reads the payload.
+    pub snapshot_by_restore: bool,
+    /// `--metrics-addr`: where to serve Prometheus metrics.
+    pub metrics_addr: Option<String>,
 }
 
 impl FollowConfig {
@@ -31,6 +42,8 @@ impl FollowConfig {
         let usage = |msg: String| Failure::Usage(anyhow!(msg));
         let sources = sources(&args)?;
         let kafka = kafka(&args)?;
+        let file = follow_file::from_args(&args)?;
+        let redis = redis(&args)?;
         let checkpoints = args.checkpoint.clone().map(CheckpointStore::new);
         let start = match args.from {
             Start::Snapshot => {
@@ -62,7 +75,7 @@ impl FollowConfig {
         };
 
         let auth = args.password.clone().map(|password| Auth { user: args.user.clone(), password });
-        let session = SessionConfig {
+        let mut session = SessionConfig {
             // The URL's /db is a filter (replication carries every db), applied below.
             sources: sources.clone(),
             tls: TlsOptions {
@@ -87,6 +100,12 @@ impl FollowConfig {
             ..SessionConfig::default()
         };
 
+        // RESTORE needs each key's bytes from the decoder, up to the writer's limit.
+        let snapshot_by_restore = redis.is_some() && args.snapshot_via == SnapshotVia::Auto;
+        if snapshot_by_restore {
+            session.replica.rdb_options.raw_values_up_to = event::restore::DEFAULT_RAW_VALUES_UP_TO;
+        }
+
         let mut dbs = args.dbs;
         if dbs.is_empty() {
             dbs.extend(sources.first().and_then(|s| s.db));
@@ -107,6 +126,11 @@ impl FollowConfig {
             write_snapshot: args.snapshot == SnapshotMode::Write,
             chunk_elements: usize::try_from(args.chunk_elements).unwrap_or(usize::MAX),
             kafka,
+            file,
+            redis,
+            target_flush: args.target_flush,
+            snapshot_by_restore,
+            metrics_addr: args.metrics_addr,
         })
     }
 
@@ -120,17 +144,20 @@ impl FollowConfig {
 fn kafka(args: &FollowArgs) -> Result<Option<KafkaConfig>, Failure> {
     let usage = |msg: String| Failure::Usage(anyhow!(msg));
     let bad = |e: sink::Error| Failure::Usage(anyhow!(e));
-    if args.sink == "stdout" {
+    if args.sink == "stdout" || is_redis(&args.sink) || args.sink.starts_with("file:") {
         if !args.kafka_opts.is_empty() || !args.kafka_routes.is_empty() {
             return Err(usage("--kafka-opt and --kafka-route need --sink kafka://BROKERS/TOPIC".into()));
         }
         return Ok(None);
     }
     if !args.sink.starts_with("kafka://") {
-        return Err(usage(format!("--sink {:?}: expected stdout or kafka://BROKERS/TOPIC", args.sink)));
+        return Err(usage(format!(
+            "--sink {:?}: expected stdout, kafka://BROKERS/TOPIC, redis://HOST[:PORT] or file:PATH",
+            args.sink
+        )));
     }
     if args.format != FollowFormat::Json {
-        return Err(usage("--sink kafka:// writes JSON events; --format resp is for stdout".into()));
+        return Err(usage("--sink kafka:// writes JSON events; --format resp is for stdout and file:PATH".into()));
     }
     let mut config = KafkaConfig::from_url(&args.sink).map_err(bad)?;
     for opt in &args.kafka_opts {
@@ -142,6 +169,40 @@ fn kafka(args: &FollowArgs) -> Result<Option<KafkaConfig>, Failure> {
             route.rsplit_once('=').ok_or_else(|| usage(format!("--kafka-route {route:?}: expected PREFIX=TOPIC")))?;
         config = config.route_prefix(prefix.as_bytes(), topic).map_err(bad)?;
     }
+    Ok(Some(config))
+}
+
+/// Whether `--sink` names a Redis or Valkey target.
+fn is_redis(sink: &str) -> bool {
+    ["redis://", "rediss://", "valkey://", "valkeys://", "unix://"].iter().any(|s| sink.starts_with(s))
+}
+
+/// `--sink redis://...` and its options. The target uses the TLS flags the source uses.
+fn redis(args: &FollowArgs) -> Result<Option<RedisConfig>, Failure> {
+    let usage = |msg: String| Failure::Usage(anyhow!(msg));
+    if !is_redis(&args.sink) {
+        if args.target_flush || args.on_target_error != OnTargetError::Fail || args.snapshot_via != SnapshotVia::Auto {
+            return Err(usage(
+                "--target-flush, --on-target-error and --snapshot-via need --sink redis://HOST[:PORT]".into(),
+            ));
+        }
+        return Ok(None);
+    }
+    if args.format != FollowFormat::Json {
+        return Err(usage("--sink redis:// writes commands to the target; --format is for stdout".into()));
+    }
+    let mut config = RedisConfig::from_url(&args.sink).map_err(|e| usage(e.to_string()))?;
+    config.tls = TlsOptions {
+        ca_file: args.cacert.clone(),
+        cert_file: args.cert.clone(),
+        key_file: args.tls_key.clone(),
+        sni: None,
+        insecure: args.insecure,
+    };
+    config.on_error = match args.on_target_error {
+        OnTargetError::Fail => ErrorPolicy::Fail,
+        OnTargetError::Skip => ErrorPolicy::Skip,
+    };
     Ok(Some(config))
 }
 

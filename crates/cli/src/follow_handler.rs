@@ -13,6 +13,7 @@
 //! Kafka acknowledged instead ([`follow_output::Delivery`]).
 
 use std::fmt;
+use std::time::Instant;
 
 use event::{CommandEvent, LiveEvent, SyncMode};
 use replica::{Checkpoint, Command, CommandKind, Handler, Output, ReplId};
@@ -21,6 +22,7 @@ use sink::CheckpointStore;
 use crate::follow_config::stored;
 use crate::follow_output;
 use crate::follow_progress::SnapshotProgress;
+use crate::metrics::Metrics;
 
 /// Why the handler stopped the session.
 #[derive(Debug)]
@@ -73,6 +75,8 @@ pub struct FollowHandler {
     checkpoints: Option<CheckpointStore>,
     saved: Option<Checkpoint>,
     progress: SnapshotProgress,
+    /// `--metrics-addr`'s series, when asked for.
+    metrics: Option<Metrics>,
 }
 
 impl FollowHandler {
@@ -101,7 +105,14 @@ impl FollowHandler {
             checkpoints,
             saved: start,
             progress: SnapshotProgress::for_stderr(),
+            metrics: None,
         }
+    }
+
+    /// Keeps `metrics` up to date with what the handler sees.
+    pub fn with_metrics(mut self, metrics: Option<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Writes out whatever is buffered, for a clean stop. The checkpoint already covers
@@ -115,7 +126,7 @@ impl FollowHandler {
             self.out.flush()?;
         }
         // Delivered but not checkpointed: a resume sends it again (at least once).
-        self.delivery.deliver(self.pending.take()).map_err(DeliveryError::Sink)?;
+        self.delivery.finish(self.pending.take()).map_err(DeliveryError::Sink)?;
         Ok(())
     }
 
@@ -140,6 +151,18 @@ impl FollowHandler {
 
     fn command(&mut self, c: &Command) -> Result<(), DeliveryError> {
         self.pending = Some(c.end_offset);
+        if let Some(m) = &self.metrics {
+            m.received_offset.set(c.end_offset);
+            match c.kind {
+                CommandKind::Data => {
+                    m.commands_total.inc();
+                }
+                CommandKind::Exec if c.tx.is_some() => {
+                    m.transactions_total.inc();
+                }
+                _ => {}
+            }
+        }
         let tx = c.tx.map(|t| t.0);
         match c.kind {
             CommandKind::Data => {
@@ -186,6 +209,9 @@ impl Handler for FollowHandler {
     type Error = DeliveryError;
 
     fn output(&mut self, out: &Output<'_>) -> Result<Option<u64>, DeliveryError> {
+        if let Some(m) = &self.metrics {
+            count(m, out);
+        }
         match out {
             Output::Transmit(_) | Output::Warning(_) => {}
             Output::Resync { replid, offset } => {
@@ -243,6 +269,38 @@ impl Handler for FollowHandler {
             // Part of a key may be buffered; it goes out with the key's end.
             return Ok(None);
         }
+        // Timed only when there is something to deliver: an idle flush is not sink latency.
+        if self.metrics.is_none() || (!self.unflushed && self.pending.is_none()) {
+            return self.flush_output();
+        }
+        let began = Instant::now();
+        let delivered = self.flush_output();
+        if let Some(m) = &self.metrics {
+            m.sink_flush_seconds.observe(began.elapsed());
+            if matches!(delivered, Err(DeliveryError::Output(_) | DeliveryError::Sink(_))) {
+                m.sink_errors.inc();
+            }
+        }
+        delivered
+    }
+
+    fn checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), DeliveryError> {
+        if let Some(m) = &self.metrics {
+            m.acked_offset.set(checkpoint.offset);
+        }
+        self.save_checkpoint(checkpoint)
+    }
+
+    fn reconnecting(&mut self, _error: &replica::Error) {
+        if let Some(m) = &self.metrics {
+            m.reconnects.inc();
+        }
+    }
+}
+
+impl FollowHandler {
+    /// Writes out what the output buffers and reports what that delivered.
+    fn flush_output(&mut self) -> Result<Option<u64>, DeliveryError> {
         if self.unflushed {
             self.out.flush()?;
             self.unflushed = false;
@@ -250,7 +308,7 @@ impl Handler for FollowHandler {
         self.delivery.deliver(self.pending.take()).map_err(DeliveryError::Sink)
     }
 
-    fn checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), DeliveryError> {
+    fn save_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), DeliveryError> {
         self.resume_from = Some((checkpoint.replid, checkpoint.offset));
         if self.saved.as_ref() == Some(checkpoint) {
             return Ok(());
@@ -261,6 +319,38 @@ impl Handler for FollowHandler {
         }
         self.saved = Some(*checkpoint);
         Ok(())
+    }
+}
+
+/// The counters and gauges one output moves (commands are counted in `command`).
+fn count(m: &Metrics, out: &Output<'_>) {
+    match out {
+        Output::Resync { .. } => {
+            m.resyncs.inc();
+        }
+        Output::SnapshotBegin { size, .. } => {
+            m.snapshot_active.set(1);
+            m.snapshot_size_bytes.set(size.unwrap_or(0));
+            m.snapshot_bytes.set(0);
+            m.snapshot_keys.set(0);
+        }
+        Output::Snapshot(rdb::Event::Key(info)) => {
+            m.snapshot_keys_total.inc();
+            m.snapshot_keys.inc();
+            m.snapshot_bytes.set(info.offset);
+        }
+        Output::SnapshotEnd { offset } => {
+            m.snapshot_active.set(0);
+            // The last key's offset is where it began; the whole RDB has been read now.
+            if m.snapshot_size_bytes.get() > 0 {
+                m.snapshot_bytes.set(m.snapshot_size_bytes.get());
+            }
+            m.received_offset.set(*offset);
+        }
+        Output::Continue { offset, .. } => {
+            m.received_offset.set(*offset);
+        }
+        _ => {}
     }
 }
 
@@ -407,5 +497,53 @@ mod tests {
         assert_eq!(kinds, ["sync", "key", "resync", "sync"], "{lines:?}");
         assert_eq!(lines[1]["key"], "whole");
         assert_eq!((lines[2]["previous_replid"].as_str(), lines[2]["previous_offset"].as_u64()), (Some(ID), Some(500)));
+    }
+
+    /// An output that refuses every write, as a closed pipe or a full disk does.
+    struct Refusing;
+
+    impl Write for Refusing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::Error::other("disk full"))
+        }
+    }
+
+    #[test]
+    fn metrics_follow_the_outputs() {
+        let (h, _) = handler(&Filter::default(), None);
+        let metrics = crate::metrics::Metrics::default();
+        let mut h = h.with_metrics(Some(metrics.clone()));
+        h.output(&Output::SnapshotBegin { replid: id(ID), offset: 100, size: Some(4000) }).unwrap();
+        assert_eq!((metrics.snapshot_active.get(), metrics.snapshot_size_bytes.get()), (1, 4000));
+        h.output(&Output::Snapshot(Event::Key(key(b"a")))).unwrap();
+        h.output(&Output::Snapshot(Event::KeyEnd { elements: 0 })).unwrap();
+        h.output(&Output::SnapshotEnd { offset: 100 }).unwrap();
+        assert_eq!((metrics.snapshot_active.get(), metrics.snapshot_bytes.get()), (0, 4000));
+        assert_eq!((metrics.snapshot_keys.get(), metrics.snapshot_keys_total.get()), (1, 1));
+        h.output(&cmd(CommandKind::Data, &["SET", "a", "1"], 100, 130, None)).unwrap();
+        h.output(&cmd(CommandKind::Ping, &["PING"], 130, 144, None)).unwrap();
+        h.output(&cmd(CommandKind::Multi, &["MULTI"], 144, 159, Some(144))).unwrap();
+        h.output(&cmd(CommandKind::Data, &["INCR", "n"], 159, 179, Some(144))).unwrap();
+        h.output(&cmd(CommandKind::Exec, &["EXEC"], 179, 193, Some(144))).unwrap();
+        assert_eq!((metrics.commands_total.get(), metrics.transactions_total.get()), (2, 1), "PING is no command");
+        assert_eq!(metrics.received_offset.get(), 193);
+        assert_eq!(metrics.acked_offset.get(), 0, "nothing acknowledged yet");
+        assert_eq!(h.flush().unwrap(), Some(193));
+        h.checkpoint(&Checkpoint { replid: id(ID), offset: 193, db: Some(0) }).unwrap();
+        assert_eq!(metrics.acked_offset.get(), 193);
+        h.output(&Output::Resync { replid: id(ID2), offset: 500 }).unwrap();
+        h.reconnecting(&replica::Error::Closed { phase: "the command stream" });
+        assert_eq!((metrics.resyncs.get(), metrics.reconnects.get()), (1, 1));
+        assert_eq!(metrics.sink_errors.get(), 0);
+
+        let writer: follow_output::Output = Box::new(JsonWriter::new(Refusing));
+        let mut h = FollowHandler::new(writer, follow_output::Delivery::Direct, &Filter::default(), true, None, None)
+            .with_metrics(Some(metrics.clone()));
+        h.output(&Output::Continue { replid: id(ID), offset: 10 }).unwrap();
+        assert!(h.flush().is_err());
+        assert_eq!(metrics.sink_errors.get(), 1);
     }
 }

@@ -8,7 +8,9 @@ use bytes::Bytes;
 use event::{Filter, FilteredSink, JsonOptions, JsonWriter, LiveSink, RespStreamWriter};
 
 use crate::follow_args::FollowFormat;
+use crate::follow_file::{self, FileDelivery};
 use crate::follow_kafka::{self, KafkaDelivery};
+use crate::follow_redis::{self, RedisDelivery};
 
 /// A live sink over the replica's argument type.
 pub type Output = Box<dyn LiveSink<Bytes>>;
@@ -19,6 +21,10 @@ pub enum Delivery {
     Direct,
     /// What Kafka acknowledged.
     Kafka(KafkaDelivery),
+    /// What the target Redis or Valkey answered.
+    Redis(RedisDelivery),
+    /// What was written to the files and fsynced by the policy.
+    File(FileDelivery),
 }
 
 impl Delivery {
@@ -27,8 +33,51 @@ impl Delivery {
         match self {
             Delivery::Direct => Ok(handed),
             Delivery::Kafka(k) => k.deliver(handed),
+            Delivery::Redis(r) => r.deliver(handed),
+            Delivery::File(f) => f.deliver(handed),
         }
     }
+
+    /// The last delivery before a clean stop: like [`Delivery::deliver`], but a sink that
+    /// delivers in the background is waited for.
+    pub fn finish(&mut self, handed: Option<u64>) -> Result<Option<u64>, sink::Error> {
+        match self {
+            Delivery::Redis(r) => r.finish(handed),
+            Delivery::File(f) => f.finish(handed),
+            other => other.deliver(handed),
+        }
+    }
+}
+
+/// The Redis target's output and its delivery, behind the filter when there is one.
+pub fn redis_output(
+    sink: sink::redis_cluster::RedisTarget,
+    start: u64,
+    filter: &Filter,
+    write_snapshot: bool,
+    restore: bool,
+) -> (Output, Delivery) {
+    let (writer, delivery) = follow_redis::output(sink, start, write_snapshot && !holds_part(filter), restore);
+    (filtered(Box::new(writer), filter), Delivery::Redis(delivery))
+}
+
+/// Whether the output holds only part of the data (a db, key or type filter): a `FLUSHALL`
+/// on a resync would then remove more than redtail writes.
+fn holds_part(filter: &Filter) -> bool {
+    !filter.dbs.is_empty() || !filter.key_globs.is_empty() || !filter.key_regexes.is_empty() || !filter.types.is_empty()
+}
+
+/// The file sink's output and its delivery, behind the filter when there is one.
+pub fn file_output(
+    sink: sink::FileSink,
+    format: FollowFormat,
+    filter: &Filter,
+    write_snapshot: bool,
+    chunk_elements: usize,
+) -> (Output, Delivery) {
+    let flush_on_resync = write_snapshot && !holds_part(filter);
+    let (writer, delivery) = follow_file::output(sink, format, chunk_elements, flush_on_resync);
+    (filtered(Box::new(writer), filter), Delivery::File(delivery))
 }
 
 /// The Kafka output and its delivery, behind the filter when there is one.
@@ -49,11 +98,7 @@ pub fn stdout_output(format: FollowFormat, filter: &Filter, write_snapshot: bool
         // unless the target holds only part of the data (a db or key filter), where a
         // FLUSHALL would remove more than redtail writes, or no snapshot is written at all.
         FollowFormat::Resp => {
-            let partial = !filter.dbs.is_empty()
-                || !filter.key_globs.is_empty()
-                || !filter.key_regexes.is_empty()
-                || !filter.types.is_empty();
-            Box::new(RespStreamWriter::new(out).flush_on_resync(write_snapshot && !partial))
+            Box::new(RespStreamWriter::new(out).flush_on_resync(write_snapshot && !holds_part(filter)))
         }
     };
     filtered(writer, filter)

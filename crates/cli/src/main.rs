@@ -7,30 +7,42 @@
 
 mod check;
 mod cli;
+mod config_file;
 mod decode;
 mod exit;
 mod follow_args;
 mod follow_cmd;
 mod follow_config;
+mod follow_file;
 mod follow_handler;
 mod follow_kafka;
 mod follow_output;
 mod follow_progress;
+mod follow_redis;
 mod logging;
+mod metrics;
+mod metrics_http;
+mod metrics_lag;
 mod progress;
 mod rdb_cmd;
 #[cfg(test)]
 mod test_support;
+mod verify_args;
+mod verify_cmd;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    // Parsed from the matches rather than with `Cli::parse`, so that `follow --config` can
+    // tell a flag given on the command line from a default.
+    let matches = cli::Cli::command().get_matches();
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         cli::Command::Rdb(args) => rdb_cmd::run(args),
-        cli::Command::Follow(args) => follow_cmd::run(*args),
+        cli::Command::Follow(args) => follow_cmd::run(*args, matches.subcommand_matches("follow")),
+        cli::Command::Verify(args) => verify_cmd::run(*args),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),

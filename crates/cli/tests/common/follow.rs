@@ -211,3 +211,13 @@ pub fn wait_link_up(replica: &Server) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// A kernel status field of a process, in bytes (`VmHWM`, `VmRSS`).
+pub fn proc_status_bytes(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.trim().strip_suffix(" kB")?.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"));
+    kb << 10
+}

@@ -4,4 +4,5 @@
 
 pub mod compare;
 pub mod follow;
+pub mod metrics;
 pub mod writer;

@@ -1,0 +1,425 @@
+//! `redtail follow --config FILE`: a TOML file for everything the flags set (docs/config.md).
+//!
+//! The file fills in only what the command line leaves unset: a flag given on the command line
+//! (or through its environment variable, `REDISCLI_AUTH`) always wins, which clap's
+//! `ArgMatches::value_source` tells apart from a default. A list given on the command line
+//! replaces the file's list rather than adding to it, so the command line says exactly what
+//! runs.
+//!
+//! Secrets need not be in the file: `password_env` names an environment variable and
+//! `password_file` a file (its first line) holding the password; `password` in clear is
+//! accepted for those who insist. Nothing here logs a value.
+//!
+//! Every mistake is a usage error (exit code 2) that names the place: TOML syntax and unknown
+//! keys through the `toml` crate's own line-and-column messages, a value that does not parse
+//! through the span of that value.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, ValueEnum};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::cli::{parse_regex, KeyType};
+use crate::exit::Failure;
+use crate::follow_args::FollowArgs;
+
+/// The file's layout: one table per concern; each key is the long flag's name with `_` for
+/// `-` (`[sink] rotate_size` is `--rotate-size`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    source: SourceTable,
+    #[serde(default)]
+    position: PositionTable,
+    #[serde(default)]
+    sink: SinkTable,
+    #[serde(default)]
+    filter: FilterTable,
+    #[serde(default)]
+    operation: OperationTable,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceTable {
+    url: Option<String>,
+    sources: Option<Vec<String>>,
+    host: Option<String>,
+    port: Option<u16>,
+    socket: Option<PathBuf>,
+    user: Option<String>,
+    password: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    password_file: Option<Spanned<PathBuf>>,
+    tls: Option<bool>,
+    cacert: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    sni: Option<String>,
+    insecure: Option<bool>,
+    retries: Option<Spanned<u32>>,
+    read_timeout: Option<Spanned<u64>>,
+}
+
+/// A password, from at most one of three places (a `[source]` or, later, a `[sink]` one).
+struct Secret {
+    password: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    password_file: Option<Spanned<PathBuf>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PositionTable {
+    from: Option<Spanned<String>>,
+    fallback: Option<Spanned<String>>,
+    checkpoint: Option<PathBuf>,
+    ack: Option<Spanned<String>>,
+    ack_interval_ms: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SinkTable {
+    /// `--sink`: stdout, kafka://..., redis://..., file:PATH.
+    url: Option<String>,
+    format: Option<Spanned<String>>,
+    snapshot: Option<Spanned<String>>,
+    chunk_elements: Option<Spanned<u64>>,
+    rotate_size: Option<Spanned<String>>,
+    rotate_interval: Option<Spanned<String>>,
+    fsync: Option<Spanned<String>>,
+    kafka_opts: Option<Vec<String>>,
+    kafka_routes: Option<Vec<String>>,
+    on_target_error: Option<Spanned<String>>,
+    target_flush: Option<bool>,
+    snapshot_via: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilterTable {
+    dbs: Option<Vec<u64>>,
+    keys: Option<Vec<String>>,
+    key_regexes: Option<Vec<Spanned<String>>>,
+    types: Option<Vec<Spanned<String>>>,
+    commands: Option<Vec<String>>,
+    exclude_commands: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperationTable {
+    metrics_addr: Option<String>,
+    verbose: Option<u8>,
+}
+
+/// Reads `path` and fills in `args` where `matches` (the command line they came from) left
+/// them unset.
+pub fn apply(path: &Path, args: &mut FollowArgs, matches: &ArgMatches) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(anyhow!("cannot read the config file {}: {e}", path.display())))?;
+    apply_text(&text, path, args, matches)
+}
+
+fn apply_text(text: &str, path: &Path, args: &mut FollowArgs, matches: &ArgMatches) -> Result<(), Failure> {
+    // The toml crate's message starts "TOML parse error at line L, column C" and shows the line.
+    let file: ConfigFile =
+        toml::from_str(text).map_err(|e| Failure::Usage(anyhow!("config file {}: {e}", path.display())))?;
+    let values = Values { text, path };
+    let given =
+        |id: &str| matches!(matches.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
+
+    // `field`: the FollowArgs field (also clap's id for it); `value`: the file's, if set.
+    macro_rules! fill {
+        ($field:ident, $value:expr) => {
+            if let Some(v) = $value {
+                if !given(stringify!($field)) {
+                    args.$field = v;
+                }
+            }
+        };
+    }
+
+    let s = file.source;
+    fill!(url, s.url.map(Some));
+    fill!(sources, s.sources);
+    fill!(host, s.host.map(Some));
+    fill!(port, s.port.map(Some));
+    fill!(socket, s.socket.map(Some));
+    fill!(user, s.user.map(Some));
+    let secret = Secret { password: s.password, password_env: s.password_env, password_file: s.password_file };
+    fill!(password, values.secret(secret)?.map(Some));
+    fill!(tls, s.tls);
+    fill!(cacert, s.cacert.map(Some));
+    fill!(cert, s.cert.map(Some));
+    fill!(tls_key, s.tls_key.map(Some));
+    fill!(sni, s.sni.map(Some));
+    fill!(insecure, s.insecure);
+    fill!(retries, s.retries.map(|v| values.at_least_one(v, "[source] retries").map(Some)).transpose()?);
+    fill!(read_timeout, s.read_timeout.map(|v| values.at_least_one(v, "[source] read_timeout")).transpose()?);
+
+    let p = file.position;
+    fill!(from, values.choice(p.from, "[position] from")?);
+    fill!(fallback, values.choice(p.fallback, "[position] fallback")?.map(Some));
+    fill!(checkpoint, p.checkpoint.map(Some));
+    fill!(ack, values.choice(p.ack, "[position] ack")?);
+    fill!(
+        ack_interval_ms,
+        p.ack_interval_ms.map(|v| values.at_least_one(v, "[position] ack_interval_ms")).transpose()?
+    );
+
+    let k = file.sink;
+    fill!(sink, k.url);
+    fill!(format, values.choice(k.format, "[sink] format")?);
+    fill!(snapshot, values.choice(k.snapshot, "[sink] snapshot")?);
+    fill!(chunk_elements, k.chunk_elements.map(|v| values.at_least_one(v, "[sink] chunk_elements")).transpose()?);
+    let size = sink::file::options::parse_size;
+    fill!(rotate_size, k.rotate_size.map(|v| values.parse(v, "[sink] rotate_size", size).map(Some)).transpose()?);
+    let interval = sink::file::options::parse_interval;
+    fill!(
+        rotate_interval,
+        k.rotate_interval.map(|v| values.parse(v, "[sink] rotate_interval", interval).map(Some)).transpose()?
+    );
+    fill!(fsync, k.fsync.map(|v| values.parse(v, "[sink] fsync", |s| s.parse()).map(Some)).transpose()?);
+    fill!(kafka_opts, k.kafka_opts);
+    fill!(kafka_routes, k.kafka_routes);
+    fill!(on_target_error, values.choice(k.on_target_error, "[sink] on_target_error")?);
+    fill!(target_flush, k.target_flush);
+    fill!(snapshot_via, values.choice(k.snapshot_via, "[sink] snapshot_via")?);
+
+    let f = file.filter;
+    fill!(dbs, f.dbs);
+    fill!(keys, f.keys.map(|keys| keys.into_iter().map(OsString::from).collect()));
+    fill!(key_regexes, values.each(f.key_regexes, "[filter] key_regexes", parse_regex)?);
+    fill!(types, values.each(f.types, "[filter] types", |s| KeyType::from_str(s, false))?);
+    fill!(commands, f.commands);
+    fill!(exclude_commands, f.exclude_commands);
+
+    let o = file.operation;
+    fill!(metrics_addr, o.metrics_addr.map(Some));
+    fill!(verbose, o.verbose);
+    Ok(())
+}
+
+/// Turns the file's values into the flags' types, with errors that name where they are.
+struct Values<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Values<'_> {
+    /// A usage error at the start of `span`, as "config file F, line L, column C: ...".
+    fn error(&self, span: std::ops::Range<usize>, msg: String) -> Failure {
+        let before = &self.text[..span.start.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Failure::Usage(anyhow!("config file {}, line {line}, column {column}: {msg}", self.path.display()))
+    }
+
+    fn parse<T>(&self, v: Spanned<String>, key: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<T, Failure> {
+        parse(v.get_ref()).map_err(|e| self.error(v.span(), format!("{key}: {e}")))
+    }
+
+    /// One of a flag's named values (`from = "checkpoint"`).
+    fn choice<T: ValueEnum>(&self, v: Option<Spanned<String>>, key: &str) -> Result<Option<T>, Failure> {
+        v.map(|v| self.parse(v, key, |s| T::from_str(s, false))).transpose()
+    }
+
+    fn each<T>(
+        &self,
+        v: Option<Vec<Spanned<String>>>,
+        key: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<Vec<T>>, Failure> {
+        v.map(|list| list.into_iter().map(|v| self.parse(v, key, &parse)).collect()).transpose()
+    }
+
+    /// The flags' `range(1..)`: a count or duration of zero would mean "never".
+    fn at_least_one<T: Copy + PartialOrd + From<u8>>(&self, v: Spanned<T>, key: &str) -> Result<T, Failure> {
+        if *v.get_ref() < T::from(1) {
+            return Err(self.error(v.span(), format!("{key} must be at least 1")));
+        }
+        Ok(*v.get_ref())
+    }
+
+    /// The password from at most one of `password`, `password_env` and `password_file`.
+    fn secret(&self, s: Secret) -> Result<Option<String>, Failure> {
+        let spans: Vec<_> = [
+            s.password.as_ref().map(Spanned::span),
+            s.password_env.as_ref().map(Spanned::span),
+            s.password_file.as_ref().map(Spanned::span),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if spans.len() > 1 {
+            let msg = "give one of password, password_env and password_file".to_string();
+            return Err(self.error(spans[1].clone(), msg));
+        }
+        if let Some(p) = s.password {
+            return Ok(Some(p.into_inner()));
+        }
+        if let Some(var) = s.password_env {
+            return match std::env::var(var.get_ref()) {
+                Ok(p) => Ok(Some(p)),
+                Err(e) => Err(self.error(var.span(), format!("password_env: ${}: {e}", var.get_ref()))),
+            };
+        }
+        if let Some(file) = s.password_file {
+            let path = file.get_ref();
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| self.error(file.span(), format!("password_file {}: {e}", path.display())))?;
+            // The first line: a trailing newline (as `echo` writes) is not part of it.
+            return Ok(Some(text.lines().next().unwrap_or_default().to_string()));
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, FromArgMatches};
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::follow_args::{FollowFormat, Start};
+
+    /// `redtail follow ARGS` with the config `text` applied.
+    fn run(args: &[&str], text: &str) -> Result<FollowArgs, String> {
+        let matches =
+            Cli::command().try_get_matches_from(["redtail", "follow"].iter().chain(args)).map_err(|e| e.to_string())?;
+        let Command::Follow(mut follow) = Cli::from_arg_matches(&matches).unwrap().command else { unreachable!() };
+        let sub = matches.subcommand_matches("follow").unwrap();
+        match apply_text(text, Path::new("redtail.toml"), &mut follow, sub) {
+            Ok(()) => Ok(*follow),
+            Err(Failure::Usage(e)) => Err(format!("{e:#}")),
+            Err(other) => panic!("not a usage error: {other:?}"),
+        }
+    }
+
+    const FILE: &str = r#"
+[source]
+url = "redis://10.0.0.5:6380"
+user = "cdc"
+password = "from-the-file"
+retries = 3
+
+[position]
+from = "checkpoint"
+checkpoint = "/var/lib/redtail/cp"
+
+[sink]
+url = "file:/var/lib/redtail/events"
+format = "resp"
+rotate_size = "64mb"
+rotate_interval = "1h"
+fsync = "always"
+
+[filter]
+dbs = [0, 3]
+keys = ["user:*"]
+types = ["hash", "zset"]
+
+[operation]
+verbose = 2
+"#;
+
+    #[test]
+    fn the_file_fills_in_what_the_command_line_leaves_unset() {
+        let a = run(&[], FILE).unwrap();
+        assert_eq!(a.url.as_deref(), Some("redis://10.0.0.5:6380"));
+        assert_eq!((a.user.as_deref(), a.password.as_deref()), (Some("cdc"), Some("from-the-file")));
+        assert_eq!(a.retries, Some(3));
+        assert_eq!(a.from, Start::Checkpoint);
+        assert_eq!(a.checkpoint.as_deref(), Some(Path::new("/var/lib/redtail/cp")));
+        assert_eq!(a.sink, "file:/var/lib/redtail/events");
+        assert_eq!(a.format, FollowFormat::Resp);
+        assert_eq!((a.rotate_size, a.rotate_interval), (Some(64 << 20), Some(std::time::Duration::from_secs(3600))));
+        assert_eq!(a.fsync, Some(sink::FsyncPolicy::Always));
+        assert_eq!(a.dbs, [0, 3]);
+        assert_eq!(a.keys, [OsString::from("user:*")]);
+        assert_eq!(a.types, [KeyType::Hash, KeyType::Zset]);
+        assert_eq!(a.verbose, 2);
+        // Defaults the file does not mention stay.
+        assert_eq!(a.read_timeout, 60);
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_lists_replace() {
+        let a = run(
+            &["redis://127.0.0.1:7000", "--from", "snapshot", "--db", "5", "--rotate-size", "1kb", "-a", "flag", "-v"],
+            FILE,
+        )
+        .unwrap();
+        assert_eq!(a.url.as_deref(), Some("redis://127.0.0.1:7000"));
+        assert_eq!(a.from, Start::Snapshot);
+        assert_eq!(a.dbs, [5]);
+        assert_eq!(a.rotate_size, Some(1024));
+        assert_eq!(a.password.as_deref(), Some("flag"));
+        assert_eq!(a.verbose, 1);
+        // An explicit flag equal to its default still wins: `--format json` over the file's resp.
+        let a = run(&["--format", "json"], FILE).unwrap();
+        assert_eq!(a.format, FollowFormat::Json);
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_or_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cret\n").unwrap();
+        let text = format!("[source]\npassword_file = {:?}\n", secret.to_str().unwrap());
+        assert_eq!(run(&[], &text).unwrap().password.as_deref(), Some("s3cret"));
+
+        // PATH is set in every test environment; its value stands in for a secret.
+        let path = std::env::var("PATH").unwrap();
+        assert_eq!(run(&[], "[source]\npassword_env = \"PATH\"\n").unwrap().password, Some(path));
+        let err = run(&[], "[source]\npassword_env = \"REDTAIL_TEST_NO_SUCH_VARIABLE\"\n").unwrap_err();
+        assert!(err.contains("line 2, column 16") && err.contains("REDTAIL_TEST_NO_SUCH_VARIABLE"), "{err}");
+        let err = run(&[], "[source]\npassword = \"a\"\npassword_env = \"PATH\"\n").unwrap_err();
+        assert!(err.contains("line 3") && err.contains("one of password"), "{err}");
+    }
+
+    /// The example in docs/config.md is a valid file that sets what it says.
+    #[test]
+    fn the_documented_example_works() {
+        let doc = include_str!("../../../docs/config.md");
+        let example = doc.split("```toml\n").nth(1).unwrap().split("```").next().unwrap();
+        // PATH stands in for the secret's variable, which the test environment does not set.
+        let example = example.replace("REDTAIL_SOURCE_PASSWORD", "PATH");
+        let a = run(&[], &example).unwrap();
+        assert_eq!(a.sources, ["redis://10.0.0.6:6379"]);
+        assert_eq!(a.sink, "file:/var/lib/redtail/events");
+        assert_eq!(a.fallback, Some(crate::follow_args::Fallback::Snapshot));
+        assert_eq!(a.rotate_size, Some(256 << 20));
+        assert_eq!(a.exclude_commands, ["expire"]);
+        assert_eq!(a.metrics_addr.as_deref(), Some("127.0.0.1:9121"));
+        assert!(a.password.is_some());
+    }
+
+    #[test]
+    fn mistakes_name_the_line_and_column() {
+        let err = run(&[], "[sink]\nurl = \"stdout\"\nrotate_size = \"lots\"\n").unwrap_err();
+        assert!(err.starts_with("config file redtail.toml, line 3, column 15: [sink] rotate_size"), "{err}");
+
+        let err = run(&[], "[position]\nfrom = \"yesterday\"\n").unwrap_err();
+        assert!(err.contains("line 2, column 8") && err.contains("yesterday"), "{err}");
+
+        let err = run(&[], "[source]\nurl = \"redis://x\n").unwrap_err();
+        assert!(err.contains("line 2"), "unterminated string: {err}");
+
+        let err = run(&[], "[filter]\ndbs = [0]\nkey = [\"a*\"]\n").unwrap_err();
+        assert!(err.contains("line 3") && err.contains("unknown field `key`"), "{err}");
+
+        let err = run(&[], "[sorce]\nurl = \"redis://x\"\n").unwrap_err();
+        assert!(err.contains("line 1") && err.contains("unknown field `sorce`"), "{err}");
+
+        let err = run(&[], "[position]\nack_interval_ms = 0\n").unwrap_err();
+        assert!(err.contains("line 2") && err.contains("at least 1"), "{err}");
+    }
+}

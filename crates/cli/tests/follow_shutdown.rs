@@ -1,0 +1,81 @@
+//! Graceful shutdown: SIGTERM or SIGINT in the middle of a stream of numbered writes exits 0,
+//! the output ends with a whole line, and the checkpoint is exactly the end offset of the last
+//! event written. So a restart from it continues with the very next write: no gap and no
+//! duplicate (unlike a SIGKILL, after which writes past the checkpoint may come again, see
+//! follow_resume.rs).
+//!
+//! The master's PINGs are turned off (`repl-ping-replica-period`), because a PING after the
+//! last write moves the checkpoint past the last event, which is right, but not what this
+//! test can compare exactly.
+
+mod common;
+
+use common::follow::{commands, json_lines, write_number, Follower};
+use common::writer::BackgroundWriter;
+use serde_json::Value;
+use testkit::Server;
+
+/// The checkpoint file's `offset`.
+fn checkpoint_offset(path: &std::path::Path) -> u64 {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().find_map(|l| l.strip_prefix("offset ")?.parse().ok()).unwrap_or_else(|| panic!("{text}"))
+}
+
+/// (write number, start, end) of each command event, which must all be numbered writes.
+fn writes(events: &[Value]) -> Vec<(u64, u64, u64)> {
+    commands(events)
+        .into_iter()
+        .map(|c| {
+            let n = write_number(c).unwrap_or_else(|| panic!("not a numbered write: {c}"));
+            (n, c["start_offset"].as_u64().unwrap(), c["end_offset"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+fn stop_mid_stream_and_resume(name: &str, signal: &str) {
+    let master = Server::start(name);
+    master.cmd_str(&["CONFIG", "SET", "repl-ping-replica-period", "3600"]).expect_ok();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("checkpoint");
+    let cp = checkpoint.to_str().unwrap();
+
+    let mut first = Follower::start(&["--checkpoint", cp, &master.url()]);
+    first.wait_synced();
+    let writer = BackgroundWriter::start(master.port(), |client, i| {
+        client.cmd_str(&["SET", &format!("n:{i}"), &i.to_string()]).unwrap().expect_ok();
+    });
+    first.wait_for_events("1000 writes", |events| commands(events).len() >= 1000);
+    // The writes go on while it stops.
+    let (status, first) = first.stop_with(signal);
+    assert!(status.success(), "{name}: SIG{signal} exits 0, got {status}\n{}", first.stderr());
+    let output = first.output();
+    assert_eq!(output.last(), Some(&b'\n'), "{name}: the output ends with a whole line");
+    let before = writes(&json_lines(&output));
+    let &(last, _, last_end) = before.last().unwrap();
+    assert_eq!(checkpoint_offset(&checkpoint), last_end, "{name}: the checkpoint is the last event's end");
+
+    let mut second = Follower::start(&["--from", "checkpoint", "--checkpoint", cp, &master.url()]);
+    second.wait_for_events("writes after the restart", |events| writes(events).len() >= 500);
+    let stopped_at = writer.stop();
+    second.wait_for_events("the last write", |events| writes(events).last().is_some_and(|w| w.0 == stopped_at));
+    let (status, second) = second.terminate();
+    assert!(status.success(), "{name}: {status}\n{}", second.stderr());
+    let events = json_lines(&second.output());
+    assert_eq!((events[0]["mode"].as_str(), events[0]["offset"].as_u64()), (Some("continue"), Some(last_end)));
+    let after = writes(&events);
+    assert_eq!(after[0].1, last_end, "{name}: the first write after the restart starts at the checkpoint");
+
+    let numbers: Vec<u64> = before.iter().chain(&after).map(|w| w.0).collect();
+    assert_eq!(numbers, (0..=stopped_at).collect::<Vec<_>>(), "{name}: stopped after write {last}");
+    eprintln!("{name}: SIG{signal} after write {last} (offset {last_end}), {} more after the restart", after.len());
+}
+
+#[test]
+fn sigterm_redis_7_0() {
+    stop_mid_stream_and_resume("redis-7.0", "TERM");
+}
+
+#[test]
+fn sigint_valkey_9_1() {
+    stop_mid_stream_and_resume("valkey-9.1", "INT");
+}
