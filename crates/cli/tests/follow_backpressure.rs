@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::follow::{wait_replica_online, WITHIN};
+use common::follow::{proc_status_bytes, replica_omem, wait_replica_online, WITHIN};
 use common::metrics::{free_addr, scrape};
 use serde_json::Value;
 use testkit::{Reply, Server};
@@ -42,24 +42,6 @@ struct Seen {
     syncs: usize,
     /// The write number of each `set` command event, in output order.
     writes: Vec<u64>,
-}
-
-/// A kernel status field in bytes (`VmHWM`, `VmRSS`).
-fn proc_status_bytes(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.trim().strip_suffix(" kB")?.parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"));
-    kb << 10
-}
-
-/// The `omem` of the master's one replica connection.
-fn replica_omem(master: &Server) -> u64 {
-    // `TYPE slave` is accepted by every version that has TYPE.
-    let list = master.cmd_str(&["CLIENT", "LIST", "TYPE", "slave"]);
-    let text = list.as_str().unwrap().into_owned();
-    text.split_whitespace().find_map(|f| f.strip_prefix("omem=")?.parse().ok()).unwrap_or(0)
 }
 
 #[test]
