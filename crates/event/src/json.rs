@@ -69,6 +69,8 @@ pub struct JsonWriter<W: Write> {
     /// The current key's line up to and including `"value":`, repeated on every part.
     key_head: Vec<u8>,
     key: Option<OpenKey>,
+    /// The replid part of `command` lines, made once per replid (`live_json`).
+    pub(crate) replid_json: crate::live_json::ReplidJson,
 }
 
 impl<W: Write> JsonWriter<W> {
@@ -78,7 +80,14 @@ impl<W: Write> JsonWriter<W> {
 
     pub fn with_options(w: W, opts: JsonOptions) -> Self {
         let opts = JsonOptions { chunk_elements: opts.chunk_elements.max(1), chunk_bytes: opts.chunk_bytes.max(1) };
-        JsonWriter { out: CommitBuffer::new(w), opts, keys: 0, key_head: Vec::new(), key: None }
+        JsonWriter {
+            out: CommitBuffer::new(w),
+            opts,
+            keys: 0,
+            key_head: Vec::new(),
+            key: None,
+            replid_json: Default::default(),
+        }
     }
 
     /// Keys written so far (the `end` event's `keys`).

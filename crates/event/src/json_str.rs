@@ -46,20 +46,116 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Writes a Redis string: a JSON string if it is valid UTF-8, else `{"base64":"..."}`.
 /// Integer-encoded strings are written as their decimal text, quoted.
-#[inline]
+#[inline(always)]
 pub fn write_str(out: &mut Vec<u8>, s: Str<'_>) {
     match s {
         Str::Bytes(b) => write_bytes(out, b),
         Str::Int(i) => {
-            out.push(b'"');
-            write_i64(out, i);
-            out.push(b'"');
+            // An i64 has at most 20 characters; all but the extremes take the short path.
+            let mut buf = itoa::Buffer::new();
+            let text = buf.format(i).as_bytes();
+            if text.len() <= SHORT {
+                push_short(out, load_short(text), text.len(), true);
+            } else {
+                out.push(b'"');
+                out.extend_from_slice(text);
+                out.push(b'"');
+            }
         }
     }
 }
 
+/// The longest string that [`load_short`] takes.
+const SHORT: usize = 16;
+
+/// `b` (at most [`SHORT`] bytes) as two words: from 8 bytes on, the first and the last 8
+/// (overlapping when shorter than 16); below that, all of it in the first, zero-padded, read
+/// as two overlapping halves. No byte-wise loop and no `memcpy` call, which for the short
+/// strings that dominate collections cost as much as writing them.
+#[inline(always)]
+fn load_short(b: &[u8]) -> [u64; 2] {
+    let n = b.len();
+    debug_assert!(n <= SHORT);
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+    if n >= 8 {
+        return [word(0), word(n - 8)];
+    }
+    // The halves overlap by the same bytes, so OR-ing them is exact.
+    let x = if n >= 4 {
+        let half = |i: usize| u64::from(u32::from_le_bytes(b[i..i + 4].try_into().unwrap()));
+        half(0) | half(n - 4) << (8 * (n - 4))
+    } else if n >= 2 {
+        let half = |i: usize| u64::from(u16::from_le_bytes(b[i..i + 2].try_into().unwrap()));
+        half(0) | half(n - 2) << (8 * (n - 2))
+    } else if n == 1 {
+        u64::from(b[0])
+    } else {
+        0
+    };
+    [x, 0]
+}
+
+/// Whether the `n` bytes in `words` (from [`load_short`]) are ASCII with nothing to escape.
+/// Below 8 bytes the zero padding would count as control characters, so it is first filled
+/// with a plain byte.
+#[inline(always)]
+fn is_plain_short([first, last]: [u64; 2], n: usize) -> bool {
+    if n >= 8 {
+        is_plain_word(first, false) && is_plain_word(last, false)
+    } else {
+        const PAD: u64 = ONES * b'a' as u64;
+        is_plain_word(first | PAD << (8 * n), false)
+    }
+}
+
+/// Appends the `n` bytes in `words` (from [`load_short`]), between double quotes if `quoted`:
+/// room is made with one fixed-size store, the words go in with 8-byte stores, and the length
+/// is then cut to what was written.
+#[inline(always)]
+fn push_short(out: &mut Vec<u8>, [first, last]: [u64; 2], n: usize, quoted: bool) {
+    let start = out.len();
+    out.extend_from_slice(&[b'"'; SHORT + 2]);
+    let q = usize::from(quoted);
+    let text = &mut out[start + q..start + q + SHORT + 1];
+    text[..8].copy_from_slice(&first.to_le_bytes());
+    if n >= 8 {
+        text[n - 8..n].copy_from_slice(&last.to_le_bytes());
+    }
+    // The first word's padding may have covered the closing quote.
+    text[n] = b'"';
+    out.truncate(start + n + 2 * q);
+}
+
+/// Appends `text` (digits, mostly short) with [`push_short`]'s fixed-size stores when it fits.
+#[inline(always)]
+fn push_text(out: &mut Vec<u8>, text: &[u8]) {
+    if text.len() <= SHORT {
+        push_short(out, load_short(text), text.len(), false);
+    } else {
+        out.extend_from_slice(text);
+    }
+}
+
 /// Writes raw bytes as a JSON string, or as the base64 wrapper when they are not UTF-8.
+///
+/// Most members, fields and values of big collections are short ASCII: those are loaded into
+/// registers once, checked there and stored with fixed-size copies, inline. The rest go
+/// through [`write_bytes_long`].
+#[inline(always)]
 pub fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    if b.len() <= SHORT {
+        let words = load_short(b);
+        if is_plain_short(words, b.len()) {
+            push_short(out, words, b.len(), true);
+            return;
+        }
+    }
+    write_bytes_long(out, b);
+}
+
+/// [`write_bytes`] for strings that are long or need a second look (escapes, UTF-8).
+#[inline(never)]
+fn write_bytes_long(out: &mut Vec<u8>, b: &[u8]) {
     out.reserve(b.len() + 2);
     if is_plain_ascii(b) {
         out.push(b'"');
@@ -133,37 +229,23 @@ fn is_plain_word(x: u64, high_bytes_ok: bool) -> bool {
 }
 
 /// Whether `b` is ASCII with nothing to escape, checked a word at a time, because most keys
-/// and values are exactly that. The last word overlaps the one before it, and a string shorter
-/// than a word is read as two overlapping halves (padded with a plain byte), so no byte is
-/// copied just to be looked at: a small copy is a `memcpy` call, which cost as much as the
-/// check itself for the short strings that dominate collections.
+/// and values are exactly that. The last word overlaps the one before it; a string shorter
+/// than a word is read as [`load_short`] reads it.
 #[inline]
 fn is_plain_ascii(b: &[u8]) -> bool {
     let n = b.len();
-    if n >= 8 {
-        let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
-        let mut i = 0;
-        while i + 8 < n {
-            if !is_plain_word(word(i), false) {
-                return false;
-            }
-            i += 8;
-        }
-        return is_plain_word(word(n - 8), false);
+    if n < 8 {
+        return is_plain_short(load_short(b), n);
     }
-    const PAD: u64 = ONES * b'a' as u64;
-    let x = if n >= 4 {
-        let half = |i: usize| u64::from(u32::from_le_bytes(b[i..i + 4].try_into().unwrap()));
-        half(0) | half(n - 4) << 32
-    } else if n >= 2 {
-        let half = |i: usize| u64::from(u16::from_le_bytes(b[i..i + 2].try_into().unwrap()));
-        half(0) | half(n - 2) << 16 | PAD << 32
-    } else if n == 1 {
-        u64::from(b[0]) | PAD << 8
-    } else {
-        return true;
-    };
-    is_plain_word(x, false)
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+    let mut i = 0;
+    while i + 8 < n {
+        if !is_plain_word(word(i), false) {
+            return false;
+        }
+        i += 8;
+    }
+    is_plain_word(word(n - 8), false)
 }
 
 /// Writes `{"base64":"..."}`: the contract's one wrapper for bytes that are not UTF-8 (and for
@@ -190,12 +272,12 @@ pub fn write_plain(out: &mut Vec<u8>, s: &str) {
 
 #[inline]
 pub fn write_i64(out: &mut Vec<u8>, i: i64) {
-    out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+    push_text(out, itoa::Buffer::new().format(i).as_bytes());
 }
 
 #[inline]
 pub fn write_u64(out: &mut Vec<u8>, i: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+    push_text(out, itoa::Buffer::new().format(i).as_bytes());
 }
 
 /// Appends `"db":N,"key":K,"type":T,"encoding":E,"expire_at_ms":X`: the fields a key's line
@@ -240,23 +322,11 @@ impl ShortestF64 {
     /// `1` rather than ryu's `1.0`, so integral scores look as Redis prints them.
     #[inline]
     pub fn new(f: f64) -> Self {
-        debug_assert!(f.is_finite());
-        let mut buf = [0u8; 32];
-        // Integral scores (timestamps, counters) are common and exact as integers below 2^53;
-        // itoa is several times faster than ryu for them.
-        let len = if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 && !(f == 0.0 && f.is_sign_negative()) {
-            let mut i = itoa::Buffer::new();
-            let s = i.format(f as i64).as_bytes();
+        with_shortest_f64(f, |s| {
+            let mut buf = [0u8; 32];
             buf[..s.len()].copy_from_slice(s);
-            s.len()
-        } else {
-            let mut r = ryu::Buffer::new();
-            let s = r.format_finite(f);
-            let s = s.strip_suffix(".0").unwrap_or(s).as_bytes();
-            buf[..s.len()].copy_from_slice(s);
-            s.len()
-        };
-        ShortestF64 { buf, len }
+            ShortestF64 { buf, len: s.len() }
+        })
     }
 
     #[inline]
@@ -265,10 +335,43 @@ impl ShortestF64 {
     }
 }
 
+/// Hands `k` the shortest decimal text that reads back to `f` (finite only), `1` rather than
+/// `1.0` for integral values, with ryu's notation (`1e16`, `1.5e-7`).
+///
+/// Three formatters, by what is fastest for the value, all giving the same text:
+/// - integral values below 2^53 (timestamps, counters, ranks) are exact as integers, and
+///   itoa is several times faster than any float formatter;
+/// - other values from 1e-4 to 1e15 go through zmij, which for typical scores (`1234.5`) took
+///   about a quarter of ryu's instructions. Both print the unique shortest round-trip digits
+///   (the nearest to the exact value when several are as short), and both write them in plain
+///   decimal notation when the leading digit's exponent is within -5..=15, which every value
+///   in this range has;
+/// - the rest (very small or large) goes through ryu, whose exponent form (`1e16`) the event
+///   contract already shows; zmij would write `1e+16`.
+#[inline]
+fn with_shortest_f64<R>(f: f64, k: impl FnOnce(&[u8]) -> R) -> R {
+    debug_assert!(f.is_finite());
+    let abs = f.abs();
+    // Below 2^53 the conversion to an integer is exact when `f` is integral, so the round trip
+    // tests that without `fract` (a libm call on baseline x86-64).
+    if abs < 9_007_199_254_740_992.0 && (f as i64) as f64 == f && !(f == 0.0 && f.is_sign_negative()) {
+        let mut i = itoa::Buffer::new();
+        k(i.format(f as i64).as_bytes())
+    } else if (1e-4..1e15).contains(&abs) {
+        // Never integral here (those are all below 2^53), so never `.0`.
+        let mut z = zmij::Buffer::new();
+        k(z.format_finite(f).as_bytes())
+    } else {
+        let mut r = ryu::Buffer::new();
+        let s = r.format_finite(f);
+        k(s.strip_suffix(".0").unwrap_or(s).as_bytes())
+    }
+}
+
 /// Appends the shortest decimal text that reads back to `f` (finite only).
 #[inline]
 pub fn push_shortest_f64(out: &mut Vec<u8>, f: f64) {
-    out.extend_from_slice(ShortestF64::new(f).as_bytes());
+    with_shortest_f64(f, |s| push_text(out, s));
 }
 
 /// Writes a sorted-set score: a JSON number, or the strings `"inf"`, `"-inf"`, `"nan"`, which
@@ -306,6 +409,16 @@ pub fn push_stream_id(out: &mut Vec<u8>, id: rdb::StreamId) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fixed-seed pseudo-random sequence, so failures reproduce.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
 
     fn json(b: &[u8]) -> String {
         let mut out = Vec::new();
@@ -363,20 +476,14 @@ mod tests {
             b"\xff",
             b"\x80",
         ];
-        let mut seed = 0x2545F4914F6CDD1Du64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545F4914F6CDD1Du64);
         for _ in 0..20_000 {
             let n = (next() % 40) as usize;
             let mut b = Vec::new();
             for _ in 0..n {
                 let r = next();
                 // Mostly plain letters, so that words of 8 plain bytes occur.
-                if r % 4 != 0 {
+                if !r.is_multiple_of(4) {
                     b.push(b'a' + (r % 26) as u8);
                 } else {
                     b.extend_from_slice(alphabet[(r / 4 % alphabet.len() as u64) as usize]);
@@ -430,6 +537,69 @@ mod tests {
                 let back: f64 = serde_json::from_slice(&out).unwrap();
                 assert_eq!(back.to_bits(), f.to_bits());
             }
+        }
+    }
+
+    /// ryu's text with `.0` dropped: what every score was written as before zmij took over
+    /// the middle range, and what it must still be, byte for byte.
+    fn ryu_reference(f: f64) -> String {
+        let s = ryu::Buffer::new().format_finite(f).to_string();
+        s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+    }
+
+    #[test]
+    fn scores_match_ryu_everywhere() {
+        let mut next = xorshift(0x9E3779B97F4A7C15u64);
+        let mut values = vec![1e-4, 1e15, 9.999999999999999e14, 1.0000000000000002e-4, 9.99999999999e-5, 0.1 + 0.2];
+        for k in 0..20 {
+            let p = 10f64.powi(k);
+            values.extend([p, p * 1.5, 1.0 / p, 1.0 / p * 9.5, p - 0.5, p + 0.25]);
+        }
+        for _ in 0..200_000 {
+            let r = next();
+            // Any bit pattern (every exponent), short decimals such as scores usually are
+            // (`1234.5`, `0.001`), and values near the ends of zmij's range.
+            values.push(f64::from_bits(r));
+            let k = (r >> 60) as i32 % 8;
+            values.push(((r >> 20) % 10_000_000) as f64 / 10f64.powi(k));
+            values.push(1e-4 * (1.0 + (r % 1000) as f64 * 1e-16));
+            values.push(1e15 * (1.0 - (r % 1000) as f64 * 1e-16));
+        }
+        for f in values.into_iter().filter(|f| f.is_finite()) {
+            for f in [f, -f] {
+                let got = ShortestF64::new(f);
+                assert_eq!(std::str::from_utf8(got.as_bytes()).unwrap(), ryu_reference(f), "{f:e}");
+                let mut out = b"x".to_vec();
+                push_shortest_f64(&mut out, f);
+                assert_eq!(&out[1..], got.as_bytes());
+            }
+        }
+    }
+
+    /// The fixed-size copies write past the text and truncate: every length must leave exactly
+    /// the text after what was there.
+    #[test]
+    fn short_copies_keep_exact_lengths() {
+        for n in 0..=24 {
+            let text: Vec<u8> = (0..n).map(|i| b'a' + i as u8).collect();
+            let mut out = b"[".to_vec();
+            write_bytes(&mut out, &text);
+            out.push(b',');
+            write_bytes(&mut out, &text);
+            let want = format!("[{q},{q}", q = serde_json::to_string(std::str::from_utf8(&text).unwrap()).unwrap());
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{n}");
+        }
+        let mut ints = vec![0i64, i64::MIN, i64::MAX, i64::MIN + 1];
+        for d in 1..19 {
+            let p = 10i64.pow(d);
+            ints.extend([p - 1, p, -(p - 1), -p]);
+        }
+        for i in ints {
+            let mut out = b"[".to_vec();
+            write_str(&mut out, Str::Int(i));
+            write_i64(&mut out, i);
+            write_u64(&mut out, i.unsigned_abs());
+            assert_eq!(String::from_utf8(out).unwrap(), format!("[\"{i}\"{i}{}", i.unsigned_abs()));
         }
     }
 

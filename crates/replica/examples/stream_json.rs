@@ -4,13 +4,14 @@
 //! next on a noisy machine (bench/README.md, "Follow benchmark").
 //!
 //! usage: cargo run --release -p redtail-replica --example stream_json -- [--workload set|mix]
-//!        [--commands N] [--chunk BYTES]
+//!        [--commands N] [--chunk BYTES] [--out FILE]
 //!
 //! The stream is what a Redis 7.0 master propagates for `redis-benchmark -r 1000000 -d 64`
 //! (`SELECT 0`, then SET, or SET/LPUSH/HSET/ZADD/SADD/INCR in turn, with random 12-digit key
 //! suffixes from a fixed seed); it is handed over `--chunk` bytes at a time (default 16 KiB,
 //! about what one socket read returns under load), with a flush of the output after each, as the
-//! driver does after every read.
+//! driver does after every read. `--out` also writes the JSON lines to a file, to check that a
+//! change leaves the output byte for byte the same (compare checksums before and after).
 //!
 //! Prints one line: `commands=.. bytes=.. out_bytes=.. secs=.. ns_per_command=..`.
 
@@ -25,12 +26,14 @@ const REPLID: &str = "8e0b6e6a9b0c1d2e3f405162738495a6b7c8d9c1";
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut workload, mut commands, mut chunk) = ("mix".to_string(), 1_000_000u64, 16usize << 10);
+    let mut copy = None;
     while let Some(a) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| usage());
         match a.as_str() {
             "--workload" => workload = value(),
             "--commands" => commands = value().parse().unwrap_or_else(|_| usage()),
             "--chunk" => chunk = value().parse().unwrap_or_else(|_| usage()),
+            "--out" => copy = Some(std::fs::File::create(value()).expect("the --out file can be created")),
             _ => usage(),
         }
     }
@@ -44,7 +47,7 @@ fn main() {
     let now = Instant::now();
     let mut r = handshake(now);
     let start = Instant::now();
-    let (seen, out_bytes) = follow(&mut r, &stream, chunk, now);
+    let (seen, out_bytes) = follow(&mut r, &stream, chunk, now, Counting(0, copy));
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(seen, commands, "every command came out");
     println!(
@@ -58,8 +61,8 @@ fn main() {
 /// handler of `redtail follow` do with each read. Returns the data commands seen and the bytes
 /// of output.
 #[inline(never)]
-fn follow(r: &mut Replica, stream: &[u8], chunk: usize, now: Instant) -> (u64, u64) {
-    let mut out = JsonWriter::new(Counting(0));
+fn follow(r: &mut Replica, stream: &[u8], chunk: usize, now: Instant, sink: Counting) -> (u64, u64) {
+    let mut out = JsonWriter::new(sink);
     let mut seen = 0u64;
     for piece in stream.chunks(chunk.max(1)) {
         r.receive(piece, now);
@@ -79,7 +82,6 @@ fn follow(r: &mut Replica, stream: &[u8], chunk: usize, now: Instant) -> (u64, u
                     });
                     out.live(&ev).expect("a sink that discards");
                 }
-                r.recycle(c);
             }
         }
         LiveSink::<bytes::Bytes>::flush(&mut out).expect("a sink that discards");
@@ -154,12 +156,15 @@ fn push(out: &mut Vec<u8>, args: &[&[u8]]) {
     out.extend_from_slice(&resp::encode_command(args));
 }
 
-/// Counts what it is given and keeps nothing.
-struct Counting(u64);
+/// Counts what it is given, and keeps it only in the `--out` file.
+struct Counting(u64, Option<std::fs::File>);
 
 impl Write for Counting {
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
         self.0 += b.len() as u64;
+        if let Some(f) = &mut self.1 {
+            f.write_all(b)?;
+        }
         Ok(b.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -168,6 +173,6 @@ impl Write for Counting {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: stream_json [--workload set|mix] [--commands N] [--chunk BYTES]");
+    eprintln!("usage: stream_json [--workload set|mix] [--commands N] [--chunk BYTES] [--out FILE]");
     std::process::exit(2)
 }

@@ -39,6 +39,19 @@ pub trait Handler {
     /// `SnapshotEnd` offset. It drives `REPLCONF ACK` and the checkpoint.
     fn output(&mut self, out: &Output<'_>) -> Result<Option<u64>, Self::Error>;
 
+    /// Snapshot items that come in a batch ([`Replica::snapshot_ready_items`]): exactly the
+    /// `Output::Snapshot(Event::Item)`s that would otherwise come one by one, right after the
+    /// item before them. The default hands them to [`Handler::output`] one by one; a writer
+    /// takes them in a tight loop (the per-output round trip cost about as much as writing a
+    /// small element). Returns what `output` would have.
+    fn snapshot_items(&mut self, items: rdb::ReadyItems<'_>) -> Result<Option<u64>, Self::Error> {
+        let mut delivered = None;
+        for item in items {
+            delivered = self.output(&Output::Snapshot(rdb::Event::Item(item)))?.or(delivered);
+        }
+        Ok(delivered)
+    }
+
     /// The driver has handed out everything the last read produced and is about to wait for
     /// the master. A handler that buffers its output (stdout, a file) writes it out here, once
     /// per read burst rather than once per command, and returns the offset now durably
@@ -138,11 +151,13 @@ fn pump<H: Handler + ?Sized>(
                 None
             }
             other => {
+                let item = matches!(other, Output::Snapshot(rdb::Event::Item(_)));
                 let delivered = handler.output(&other).map_err(DriverError::Handler)?;
-                if let Output::Command(command) = other {
-                    replica.recycle(command);
+                // Only right after an item: that is when the parser may have more of them ready.
+                match if item { replica.snapshot_ready_items() } else { None } {
+                    Some(items) => handler.snapshot_items(items).map_err(DriverError::Handler)?.or(delivered),
+                    None => delivered,
                 }
-                delivered
             }
         };
         if let Some(offset) = delivered {

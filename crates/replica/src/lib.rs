@@ -63,6 +63,7 @@ pub use driver::Handler;
 pub use probe::replication_info;
 #[cfg(feature = "tokio")]
 pub use session::{Backoff, Session, SessionConfig, StartFrom};
+pub use snapshot::stream_db;
 #[cfg(feature = "tokio")]
 pub use tls::TlsOptions;
 

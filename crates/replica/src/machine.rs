@@ -80,6 +80,8 @@ enum Next {
     Emit(Output<'static>),
     /// The snapshot parser holds an event; hand it out by borrowing.
     SnapshotEvent,
+    /// `Replica::command` holds a stream command; hand it out by borrowing.
+    Command,
     NeedInput,
 }
 
@@ -91,6 +93,10 @@ pub struct Replica {
     resp: resp::Decoder,
     /// The command stream: its fast path for arrays of bulk strings.
     commands: resp::CommandDecoder,
+    /// The last stream command decoded. It is lent out rather than moved out: the driver
+    /// handles every command at once, so one `Command` is refilled in place (its argument
+    /// vector too), where moving a new one through each layer cost a copy of it per layer.
+    command: Command,
     queue: VecDeque<Output<'static>>,
     failed: Option<Error>,
     last_input_at: Instant,
@@ -125,6 +131,15 @@ impl Replica {
             input: BytesMut::with_capacity(64 << 10),
             resp,
             commands: resp::CommandDecoder::new(config.resp_limits),
+            command: Command {
+                kind: CommandKind::Data,
+                db: None,
+                args: Vec::new(),
+                start_offset: 0,
+                end_offset: 0,
+                replid: ReplId::parse(&[b'0'; 40]).expect("40 hex digits"),
+                tx: None,
+            },
             config,
             queue: VecDeque::new(),
             failed: None,
@@ -164,12 +179,6 @@ impl Replica {
     /// busy interval. Call [`Replica::poll_output`] after it for the ACK.
     pub fn input_idle(&mut self) {
         self.idle = true;
-    }
-
-    /// Hands back a command the caller is done with, so that the next one reuses its argument
-    /// vector rather than allocating one (optional; the driver does it).
-    pub fn recycle(&mut self, command: Command) {
-        self.commands.recycle(command.args);
     }
 
     /// The error to report when the master closes the connection (a read returned 0).
@@ -229,6 +238,7 @@ impl Replica {
                         _ => None,
                     });
                 }
+                Ok(Next::Command) => return Ok(Some(Output::Command(&self.command))),
                 Err(err) => {
                     self.failed = Some(err.clone());
                     return Err(err);
@@ -273,6 +283,17 @@ impl Replica {
     /// The db selected after the last frame received.
     pub fn db(&self) -> Option<u64> {
         self.pos.as_ref().and_then(|p| p.db)
+    }
+
+    /// Right after an [`Output::Snapshot`] item, the items of the same key that are ready to
+    /// follow it ([`rdb::Parser::ready_items`]), for the driver to hand over in one call
+    /// ([`crate::Handler::snapshot_items`]) rather than as one output each; the next
+    /// [`Replica::poll_output`] continues after them. `None` when there are none.
+    pub fn snapshot_ready_items(&mut self) -> Option<rdb::ReadyItems<'_>> {
+        match &mut self.state {
+            State::SnapshotBody(snap) => snap.parser.ready_items(),
+            _ => None,
+        }
     }
 
     /// Snapshot bytes decoded so far and the total, when it is known.
@@ -598,7 +619,11 @@ impl Replica {
             let Some((item, len)) = decoded else { return Ok(Next::NeedInput) };
             let len = len as u64;
             let args = match item {
-                Decoded::Command(args) => args,
+                Decoded::Command(args) => {
+                    // The last command's vector goes back for the decoder to refill next time.
+                    self.commands.recycle(std::mem::replace(&mut self.command.args, args));
+                    &self.command.args
+                }
                 // A master never puts `\n` in its stream (it sends keepalives only before a
                 // snapshot, outside the replication buffer), and protocol.md §2.4 says they
                 // do not count; a server tolerates them (src/networking.c:2213-2224). So
@@ -626,7 +651,7 @@ impl Replica {
                     return Err(Error::NotACommand { offset: start, what: handshake::describe(&other) });
                 }
             };
-            let kind = CommandKind::classify(&args);
+            let kind = CommandKind::classify(args);
             let mut tx = pos.tx();
             let mut ends_tx = false;
             let mut getack = None;
@@ -662,8 +687,10 @@ impl Replica {
                 self.last_ack = Some((now, offset));
                 self.queue.push_back(Output::Transmit(Self::ack_frame(offset)));
             }
-            let command = Command { kind, db: pos.db, args, start_offset: start, end_offset: pos.received, replid, tx };
-            return Ok(Next::Emit(Output::Command(command)));
+            let command = &mut self.command;
+            (command.kind, command.db, command.start_offset, command.end_offset) = (kind, pos.db, start, pos.received);
+            (command.replid, command.tx) = (replid, tx);
+            return Ok(Next::Command);
         }
     }
 }

@@ -11,8 +11,9 @@ use crate::id::{ReplId, TxId};
 /// Snapshot events borrow from the RDB decoder's buffer ([`rdb::Event<'a>`]): the snapshot is
 /// most of the bytes, so it is handed out without a copy, and memory stays bounded by the
 /// largest single value, not the snapshot. The borrow checker makes the driver finish with
-/// each event before it polls again. Stream commands are owned [`Bytes`] slices of the read
-/// buffer (reference counted, not copied), so they can be queued or batched by a sink.
+/// each event before it polls again. Stream commands are lent the same way; their arguments
+/// are [`Bytes`] slices of the read buffer (reference counted, not copied), so a sink can
+/// keep them (queue or batch them) by cloning the slices it needs.
 #[derive(Debug)]
 pub enum Output<'a> {
     /// Bytes to write to the master.
@@ -43,7 +44,7 @@ pub enum Output<'a> {
     SnapshotEnd {
         offset: u64,
     },
-    Command(Command),
+    Command(&'a Command),
 }
 
 /// Bytes to send. `Debug` shows only the length: the handshake includes `AUTH`.

@@ -298,6 +298,11 @@ impl<H: Handler + ?Sized> Handler for Guard<'_, H> {
         self.inner.output(out).map_err(GuardError::Handler)
     }
 
+    fn snapshot_items(&mut self, items: rdb::ReadyItems<'_>) -> Result<Option<u64>, Self::Error> {
+        // The item before them was an `output`, which did the bookkeeping.
+        self.inner.snapshot_items(items).map_err(GuardError::Handler)
+    }
+
     fn flush(&mut self) -> Result<Option<u64>, Self::Error> {
         self.inner.flush().map_err(GuardError::Handler)
     }

@@ -68,11 +68,21 @@ impl Snapshot {
 
     /// Notes what the stream needs from an event before it is handed out.
     pub fn inspect(&mut self) {
-        if let rdb::Event::Aux { key: rdb::Str::Bytes(b"repl-stream-db"), value } = self.parser.event() {
-            self.stream_db = match value {
-                rdb::Str::Int(n) => u64::try_from(n).ok(),
-                rdb::Str::Bytes(b) => std::str::from_utf8(b).ok().and_then(|s| s.parse().ok()),
-            };
+        if let Some(db) = stream_db(&self.parser.event()) {
+            self.stream_db = db;
         }
+    }
+}
+
+/// The db a snapshot says the stream continues in, from its `repl-stream-db` AUX field
+/// (src/replication.c:1777, 2251): `Some` for that field (`Some(None)` if unreadable), `None`
+/// for any other event. Public for handlers that track the db themselves.
+pub fn stream_db(ev: &rdb::Event<'_>) -> Option<Option<u64>> {
+    match ev {
+        rdb::Event::Aux { key: rdb::Str::Bytes(b"repl-stream-db"), value } => Some(match value {
+            rdb::Str::Int(n) => u64::try_from(*n).ok(),
+            rdb::Str::Bytes(b) => std::str::from_utf8(b).ok().and_then(|s| s.parse().ok()),
+        }),
+        _ => None,
     }
 }

@@ -63,7 +63,7 @@ fn own(out: Output<'_>) -> Out {
         Output::SnapshotBegin { size, offset, .. } => Out::Begin(size, offset),
         Output::Snapshot(event) => Out::Event(format!("{event:?}")),
         Output::SnapshotEnd { offset } => Out::End(offset),
-        Output::Command(c) => Out::Cmd(c),
+        Output::Command(c) => Out::Cmd(c.clone()),
     }
 }
 
