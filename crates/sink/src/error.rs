@@ -45,12 +45,13 @@ pub enum Error {
     /// A topic the sink is configured to write does not exist.
     #[error("Kafka topic {topic:?} does not exist on {brokers}; create it with the partition count you want")]
     KafkaNoTopic { topic: String, brokers: String },
-    /// One record exceeds what the producer or the broker accepts.
-    #[error("Kafka record for key {key} ({bytes} bytes) is too large for topic {topic:?}; raise message.max.bytes (--kafka-opt) and the topic's max.message.bytes, or filter the key out")]
-    KafkaMessageTooLarge { key: String, topic: String, bytes: usize },
+    /// One record exceeds what the producer (`message.max.bytes`, checked when it is queued)
+    /// or the broker (in its delivery report) accepts.
+    #[error("Kafka record for {record} has a {bytes}-byte value, too large for topic {topic:?}; raise message.max.bytes (--kafka-opt) and the topic's max.message.bytes, or filter the key out")]
+    KafkaMessageTooLarge { record: RecordOrigin, topic: String, bytes: usize },
     /// A record failed for good (after librdkafka's own retries, within message.timeout.ms).
-    #[error("Kafka record for key {key} to topic {topic:?} failed (nothing after offset {delivered} counts as delivered): {reason}")]
-    KafkaDelivery { key: String, topic: String, delivered: u64, reason: String },
+    #[error("Kafka record for {record} to topic {topic:?} failed (nothing after offset {delivered} counts as delivered): {reason}")]
+    KafkaDelivery { record: RecordOrigin, topic: String, delivered: u64, reason: String },
     /// Records still unacknowledged when the wait for them ran out.
     #[error("Kafka sink: {records} records still unacknowledged by {brokers} after {waited:?}; delivered offset stays {delivered}")]
     KafkaFlushTimeout { records: usize, brokers: String, waited: std::time::Duration, delivered: u64 },
@@ -61,6 +62,10 @@ pub enum Error {
     /// not guess a node.
     #[error("cluster reply {reply:?}: {reason}")]
     ClusterReply { reply: String, reason: String },
+    /// Redirections that did not settle: a slot moving in a loop, or a migration that stays
+    /// half done.
+    #[error("the cluster still redirects {command} after {rounds} rounds (last: {reply}); delivered offset stays {delivered}; check the slots' state with CLUSTER SLOTS and CLUSTER NODES")]
+    ClusterRedirects { command: String, reply: String, rounds: u32, delivered: u64 },
     /// A multi-key command whose keys live in different cluster slots: no cluster node can run
     /// it. It is reported, never split or dropped.
     #[error("{command} touches keys in different cluster slots, so a cluster cannot run it: {keys}; keep such keys in one slot with a {{hash tag}}")]
@@ -88,4 +93,37 @@ pub enum Error {
     /// The connection's thread stopped after a failure already reported.
     #[error("the target {address}: the connection stopped after an earlier error")]
     RedisStopped { address: String },
+}
+
+/// Which event a Kafka record that failed carries, for the error message: its Redis key, and
+/// where it stands in the replication stream, so the user can find it on the master.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordOrigin {
+    /// The key, quoted (invalid UTF-8 replaced), or a note that the record has none.
+    pub key: String,
+    pub db: Option<u64>,
+    /// The record's `end_offset`: the replication offset once the event is applied.
+    pub offset: Option<u64>,
+}
+
+impl RecordOrigin {
+    pub fn new(key: Option<&[u8]>, db: Option<u64>, offset: Option<u64>) -> RecordOrigin {
+        let key = match key {
+            Some(k) => format!("key {:?}", String::from_utf8_lossy(k)),
+            None => "a keyless event".to_string(),
+        };
+        RecordOrigin { key, db, offset }
+    }
+}
+
+impl std::fmt::Display for RecordOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.key)?;
+        match (self.db, self.offset) {
+            (Some(db), Some(offset)) => write!(f, " (db {db}, replication offset {offset})"),
+            (None, Some(offset)) => write!(f, " (replication offset {offset})"),
+            (Some(db), None) => write!(f, " (db {db})"),
+            (None, None) => Ok(()),
+        }
+    }
 }

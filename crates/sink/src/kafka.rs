@@ -14,6 +14,7 @@
 
 mod checkpoint_topic;
 mod config;
+mod health;
 mod in_flight;
 mod producer;
 mod record;
@@ -21,6 +22,7 @@ mod route;
 mod txn;
 
 pub use config::KafkaConfig;
+pub use health::KafkaHealth;
 pub use record::{KafkaRecord, RecordBuilder};
 pub use route::{Routes, KEYLESS_PARTITION};
 pub use txn::{KafkaTxnConfig, KafkaTxnSink};
@@ -31,12 +33,15 @@ use producer::RecordProducer;
 
 /// At-least-once delivery to Kafka; see the module documentation.
 ///
-/// `send` returns once librdkafka has queued the batch; it waits while the queue is full
-/// (`KafkaConfig::max_in_flight_records` and `max_in_flight_kbytes`), which is how a slow or
-/// absent broker slows the follower down instead of growing memory. While a broker is away,
-/// librdkafka retries and the delivered offset stays where it was.
+/// `send` returns once librdkafka has queued the batch and less than
+/// [`KafkaConfig::window_bytes`] is unacknowledged; it waits otherwise, which is how a slow or
+/// absent broker slows the follower down instead of growing memory. Several batches are thus
+/// in flight at once, and [`Sink::delivered`] (or [`KafkaSink::poll`]) follows their delivery
+/// reports, batch by batch in order. While a broker is away, librdkafka retries and the
+/// delivered offset stays where it was.
 pub struct KafkaSink {
     producer: RecordProducer,
+    window: usize,
 }
 
 impl KafkaSink {
@@ -44,12 +49,24 @@ impl KafkaSink {
     /// topics known in advance exist. `start` is the offset already delivered (the
     /// checkpoint's).
     pub fn connect(config: &KafkaConfig, start: u64) -> Result<KafkaSink, Error> {
-        Ok(KafkaSink { producer: RecordProducer::connect(config, &[], start)? })
+        Ok(KafkaSink { producer: RecordProducer::connect(config, &[], start)?, window: config.window_bytes })
+    }
+
+    /// The delivered offset so far, without waiting; or the failure of a record, which stops
+    /// this sink for good (nothing after it is ever delivered).
+    pub fn poll(&self) -> Result<u64, Error> {
+        self.producer.check_failure()?;
+        Ok(self.producer.delivered())
     }
 
     /// The brokers, as errors name them.
     pub fn brokers(&self) -> &str {
         &self.producer.brokers
+    }
+
+    /// Counters of the producer's retries and broker trouble, updated while it runs.
+    pub fn health(&self) -> std::sync::Arc<KafkaHealth> {
+        std::sync::Arc::clone(&self.producer.health)
     }
 }
 
@@ -57,7 +74,8 @@ impl Sink for KafkaSink {
     type Record = KafkaRecord;
 
     fn send(&mut self, batch: Batch<KafkaRecord>) -> Result<(), Error> {
-        self.producer.produce(&batch.records, batch.end_offset, None)
+        self.producer.produce(&batch.records, batch.end_offset, None)?;
+        self.producer.wait_window(self.window).map(|_| ())
     }
 
     /// Waits for every record sent to be acknowledged (bounded by librdkafka's

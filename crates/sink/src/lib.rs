@@ -28,10 +28,10 @@ pub mod redis_cluster;
 mod writer;
 
 pub use checkpoint::{Checkpoint, CheckpointStore};
-pub use error::Error;
+pub use error::{Error, RecordOrigin};
 pub use file::{FileConfig, FileSink, FsyncPolicy, UnitForm};
 #[cfg(feature = "kafka")]
-pub use kafka::{KafkaConfig, KafkaRecord, KafkaSink, KafkaTxnConfig, KafkaTxnSink, RecordBuilder};
+pub use kafka::{KafkaConfig, KafkaHealth, KafkaRecord, KafkaSink, KafkaTxnConfig, KafkaTxnSink, RecordBuilder};
 pub use redis::{ErrorPolicy, RedisConfig, RedisSink, TargetInfo};
 pub use writer::WriterSink;
 

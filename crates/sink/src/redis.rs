@@ -27,6 +27,7 @@ mod commands;
 mod connection;
 mod in_flight;
 mod pump;
+mod redirected;
 mod target_info;
 
 use std::collections::VecDeque;
@@ -37,11 +38,12 @@ use bytes::Bytes;
 use replica::{Backoff, Source, TlsOptions};
 use tokio::sync::Notify;
 
+pub(crate) use commands::describe;
 pub use in_flight::Refusal;
+pub(crate) use redirected::Redirected;
 pub use target_info::{Product, TargetInfo};
 
 use crate::error::Error;
-use crate::{Batch, Sink};
 use in_flight::InFlight;
 use pump::{Piece, Shared, State};
 
@@ -70,7 +72,7 @@ pub struct RedisConfig {
     pub backoff: Backoff,
     /// Give up after this many failed reconnection attempts in a row.
     pub max_reconnects: u32,
-    /// How long [`Sink::flush`] and [`RedisSink::wait_delivered`] wait for the target.
+    /// How long [`crate::Sink::flush`] and [`RedisSink::wait_delivered`] wait for the target.
     pub flush_timeout: Duration,
 }
 
@@ -111,6 +113,16 @@ impl RedisSink {
     /// version, then starts the connection's thread. `start` is the offset already delivered
     /// (the checkpoint's).
     pub fn connect(config: RedisConfig, start: u64) -> Result<RedisSink, Error> {
+        Self::open(config, start, false)
+    }
+
+    /// [`RedisSink::connect`] to a cluster node: redirections are handed to the cluster sink
+    /// ([`RedisSink::take_redirects`]) instead of stopping the stream.
+    pub(crate) fn connect_node(config: RedisConfig, start: u64) -> Result<RedisSink, Error> {
+        Self::open(config, start, true)
+    }
+
+    fn open(config: RedisConfig, start: u64, follow_redirects: bool) -> Result<RedisSink, Error> {
         let address = config.target.address.to_string();
         let unreachable = |reason: String| Error::RedisUnreachable { address: address.clone(), reason };
         let tls = match config.target.tls {
@@ -125,7 +137,7 @@ impl RedisSink {
             state: Mutex::new(State {
                 to_write: VecDeque::new(),
                 queued_bytes: 0,
-                in_flight: InFlight::new(start, config.on_error),
+                in_flight: InFlight::new(start, config.on_error).following_redirects(follow_redirects),
                 failure: None,
                 stopped: false,
                 closing: false,
@@ -179,6 +191,22 @@ impl RedisSink {
     /// Commands refused and skipped so far.
     pub fn skipped(&self) -> u64 {
         self.shared.lock().in_flight.skipped()
+    }
+
+    /// Whether the node redirected commands that [`RedisSink::take_redirects`] has not taken.
+    pub(crate) fn has_redirects(&self) -> bool {
+        self.shared.lock().in_flight.has_redirects()
+    }
+
+    /// The commands the node redirected, in reply order, and the offset delivered before the
+    /// first of them, which the caller must hold until it has applied them elsewhere.
+    pub(crate) fn take_redirects(&self) -> (Vec<Redirected>, Option<u64>) {
+        self.shared.lock().in_flight.take_redirects()
+    }
+
+    /// The offset the target has acknowledged, without waiting.
+    pub fn acknowledged(&self) -> u64 {
+        self.shared.lock().in_flight.delivered()
     }
 
     /// Reconnections to the target so far.
@@ -273,21 +301,31 @@ impl Drop for RedisSink {
     }
 }
 
-impl Sink for RedisSink {
-    type Record = Vec<u8>;
+/// The [`Sink`] of a Redis target, a server or a cluster: each record is whole commands, a
+/// batch's end is a mark, and the inherent `send_commands`, `mark`, `wait_delivered` and
+/// `acknowledged` do the work.
+macro_rules! command_sink {
+    ($target:ty) => {
+        impl $crate::Sink for $target {
+            type Record = Vec<u8>;
 
-    fn send(&mut self, batch: Batch<Vec<u8>>) -> Result<(), Error> {
-        for commands in &batch.records {
-            self.send_commands(commands)?;
+            fn send(&mut self, batch: $crate::Batch<Vec<u8>>) -> Result<(), $crate::Error> {
+                for commands in &batch.records {
+                    self.send_commands(commands)?;
+                }
+                self.mark(batch.end_offset)
+            }
+
+            fn flush(&mut self) -> Result<u64, $crate::Error> {
+                self.wait_delivered()
+            }
+
+            fn delivered(&self) -> u64 {
+                self.acknowledged()
+            }
         }
-        self.mark(batch.end_offset)
-    }
-
-    fn flush(&mut self) -> Result<u64, Error> {
-        self.wait_delivered()
-    }
-
-    fn delivered(&self) -> u64 {
-        self.shared.lock().in_flight.delivered()
-    }
+    };
 }
+pub(crate) use command_sink;
+
+command_sink!(RedisSink);

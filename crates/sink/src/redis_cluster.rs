@@ -10,6 +10,7 @@
 mod command_slot;
 mod discover;
 mod redirect;
+mod reroute;
 mod sink;
 mod slot;
 mod slot_map;

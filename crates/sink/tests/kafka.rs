@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use kafka_common::*;
 use sink::{Batch, Error, KafkaConfig, KafkaSink, RecordBuilder, Sink};
-use testkit::{Broker, FaultProxy};
+use testkit::{free_port, Broker, FaultProxy, S3Store};
 
 fn config(bootstrap: &str, topic: &str) -> KafkaConfig {
     let mut c = KafkaConfig::from_url(&format!("kafka://{bootstrap}/{topic}")).unwrap();
@@ -131,8 +131,11 @@ fn a_record_too_large_names_the_key() {
     let mut big = set(&mut b, "big:key", 2, 20);
     big.value = vec![b'x'; 5000];
     let err = sink.send(Batch { records: vec![big], end_offset: 20 }).unwrap_err();
-    assert!(matches!(err, Error::KafkaMessageTooLarge { .. }), "{err:?}");
-    assert!(err.to_string().contains("\"big:key\""), "{err}");
+    let Error::KafkaMessageTooLarge { record, topic, bytes } = &err else { panic!("{err:?}") };
+    assert_eq!((record.db, record.offset, topic.as_str(), *bytes), (Some(0), Some(20), "cdc", 5000));
+    let text = err.to_string();
+    assert!(text.contains("key \"big:key\" (db 0, replication offset 20)"), "{text}");
+    assert!(text.contains("message.max.bytes"), "{text}");
     assert_eq!(sink.delivered(), 10);
 }
 
@@ -143,7 +146,7 @@ fn a_record_too_large_names_the_key() {
 fn a_broker_away_mid_stream_loses_nothing_and_holds_the_offset() {
     let tansu_port = free_port();
     let proxy = FaultProxy::start(tansu_port);
-    let tansu = ProxiedTansu::start(tansu_port, proxy.port());
+    let tansu = Broker::builder().port(tansu_port).advertised_port(proxy.port()).start();
     tansu.create_topic("cdc", 2);
     let bootstrap = format!("127.0.0.1:{}", proxy.port());
     let config = config(&bootstrap, "cdc").option("message.timeout.ms=60000").unwrap();
@@ -182,7 +185,7 @@ fn a_broker_away_mid_stream_loses_nothing_and_holds_the_offset() {
 fn send_waits_when_the_in_flight_bound_is_reached() {
     let tansu_port = free_port();
     let proxy = FaultProxy::start(tansu_port);
-    let tansu = ProxiedTansu::start(tansu_port, proxy.port());
+    let tansu = Broker::builder().port(tansu_port).advertised_port(proxy.port()).start();
     tansu.create_topic("cdc", 1);
     let mut config = config(&format!("127.0.0.1:{}", proxy.port()), "cdc");
     config.max_in_flight_records = 50;
@@ -206,15 +209,19 @@ fn send_waits_when_the_in_flight_bound_is_reached() {
 }
 
 /// A broker process that dies and is started again on the same port, with the data it held
-/// gone (tansu's storage here is memory only). With the idempotent producer (the default) the
-/// new broker does not know the producer's id, so the records sent meanwhile time out: the
-/// sink says so, naming the key, and the delivered offset stays at what the first broker
-/// acknowledged, so the follower resumes from there and nothing is lost.
+/// gone (memory storage). With the idempotent producer (the default) the new broker does not
+/// know the producer's id, so the records sent meanwhile time out: the sink says so, naming
+/// the key, and the delivered offset stays at what the first broker acknowledged, so the
+/// follower resumes from there and nothing is lost.
 #[test]
 fn a_broker_that_lost_its_state_fails_delivery_without_moving_the_offset() {
-    let Restart { flush, delivered, end1, .. } = restart_broker_mid_stream(&[]);
+    let Restart { flush, delivered, end1, sent_while_down, .. } = restart_broker_mid_stream(&[], None);
     let err = flush.unwrap_err();
-    assert!(matches!(err, Error::KafkaDelivery { .. }), "{err:?}");
+    // The failed record, as its delivery report gave it back: key and headers.
+    let Error::KafkaDelivery { record, .. } = &err else { panic!("{err:?}") };
+    let failed = sent_while_down.iter().find(|r| r.end_offset == record.offset).expect("one of those sent");
+    assert_eq!(record.key, format!("key {:?}", String::from_utf8_lossy(failed.key.as_deref().unwrap())));
+    assert_eq!(record.db, Some(0));
     assert!(err.to_string().contains("key:"), "{err}");
     assert_eq!(delivered, end1);
 }
@@ -223,10 +230,23 @@ fn a_broker_that_lost_its_state_fails_delivery_without_moving_the_offset() {
 /// deliver what was sent while the broker was down to the new one, with no gap.
 #[test]
 fn records_sent_while_the_broker_restarts_reach_the_new_one() {
-    let r = restart_broker_mid_stream(&["enable.idempotence=false"]);
+    let r = restart_broker_mid_stream(&["enable.idempotence=false"], None);
     let end2 = r.sent_while_down.last().unwrap().end_offset.unwrap();
     assert_eq!((r.flush.unwrap(), r.delivered), (end2, end2));
     check_complete_and_ordered(&r.sent_while_down, &r.consumed, true);
+}
+
+/// A broker that keeps its data (S3 storage) and restarts: the idempotent producer carries
+/// on where it was, and the topic holds everything sent before and during the restart, once,
+/// in order.
+#[test]
+fn a_broker_restart_with_its_data_kept_loses_nothing() {
+    let store = S3Store::start();
+    let r = restart_broker_mid_stream(&[], Some(&store));
+    let end2 = r.sent_while_down.last().unwrap().end_offset.unwrap();
+    assert_eq!((r.flush.unwrap(), r.delivered), (end2, end2));
+    let all: Vec<_> = r.sent_before.into_iter().chain(r.sent_while_down).collect();
+    assert_eq!(check_complete_and_ordered(&all, &r.consumed, false), 0);
 }
 
 /// What happened around a broker restart.
@@ -235,16 +255,20 @@ struct Restart {
     delivered: u64,
     /// The end of what the first broker process acknowledged.
     end1: u64,
+    /// What the first broker process acknowledged.
+    sent_before: Vec<sink::KafkaRecord>,
     /// What was sent while the broker was down, and what the new broker holds.
     sent_while_down: Vec<sink::KafkaRecord>,
     consumed: Vec<Consumed>,
 }
 
-/// Sends a batch, kills the broker, sends another, starts a new broker on the same port and
-/// flushes.
-fn restart_broker_mid_stream(options: &[&str]) -> Restart {
-    let port = free_port();
-    let tansu = ProxiedTansu::start(port, port);
+/// Sends a batch, kills the broker, sends another, starts the broker again on the same port
+/// (with `store`'s data, or empty) and flushes.
+fn restart_broker_mid_stream(options: &[&str], store: Option<&S3Store>) -> Restart {
+    let mut tansu = match store {
+        Some(store) => Broker::builder().storage(store).start(),
+        None => Broker::start(),
+    };
     tansu.create_topic("cdc", 1);
     let mut config = config(&tansu.bootstrap(), "cdc").option("message.timeout.ms=5000").unwrap();
     for o in options {
@@ -253,18 +277,20 @@ fn restart_broker_mid_stream(options: &[&str]) -> Restart {
     let mut sink = KafkaSink::connect(&config, 0).unwrap();
     let mut b = RecordBuilder::new();
     let (first, end1) = workload(&mut b, 0, 100, 3);
-    sink.send(Batch { records: first, end_offset: end1 }).unwrap();
+    sink.send(Batch { records: first.clone(), end_offset: end1 }).unwrap();
     assert_eq!(sink.flush().unwrap(), end1);
 
-    drop(tansu);
+    tansu.stop();
     let (second, end2) = workload(&mut b, end1, 100, 3);
     sink.send(Batch { records: second.clone(), end_offset: end2 }).unwrap();
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(sink.delivered(), end1);
 
-    let tansu = ProxiedTansu::start(port, port);
-    tansu.create_topic("cdc", 1);
+    tansu.restart();
+    if store.is_none() {
+        tansu.create_topic("cdc", 1);
+    }
     let flush = sink.flush();
     let consumed = read_all(&tansu.bootstrap(), "cdc", 1, "read_uncommitted");
-    Restart { flush, delivered: sink.delivered(), end1, sent_while_down: second, consumed }
+    Restart { flush, delivered: sink.delivered(), end1, sent_before: first, sent_while_down: second, consumed }
 }

@@ -2,6 +2,8 @@
 //! replicas. It is built the way `redis-cli --cluster create` builds one (ADDSLOTS, a distinct
 //! config epoch per node, CLUSTER MEET), without needing a redis-cli of the same version.
 
+mod migration;
+
 use std::time::{Duration, Instant};
 
 use crate::server::{free_port, installed_version};

@@ -20,9 +20,12 @@ mod cluster;
 pub mod dataset;
 mod error;
 mod install;
+#[cfg(feature = "kafka")]
+pub mod kafka_reader;
 mod proxy;
 pub mod rdb_writer;
 mod resp_text;
+mod s3;
 mod server;
 mod tansu;
 mod version;
@@ -33,12 +36,21 @@ pub use error::Error;
 pub use install::{install_hint, installation, require_tool, servers_dir, Installation};
 pub use proxy::{Direction, FaultProxy};
 pub use resp_text::parse_resp;
+pub use s3::S3Store;
 pub use server::{Server, ServerBuilder};
-pub use tansu::Broker;
+pub use tansu::{Broker, BrokerBuilder};
 pub use version::{Product, Version};
 
+/// A loopback port free right now, for a test that must know a port before it starts what
+/// listens there (a broker behind a proxy, a broker restarted on the same port).
+#[track_caller]
+pub fn free_port() -> u16 {
+    server::free_port().unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The Redis/Valkey servers CI installs and tests against (`scripts/install-test-servers.sh ci`,
-/// which also installs the `tansu` broker, started with [`Broker::start`]).
+/// which also installs the `tansu` broker, started with [`Broker::start`], and the `moto` S3
+/// server that keeps its data across a restart, [`S3Store`]).
 ///
 /// One server per RDB format generation, bounded so CI stays within its time budget.
 pub fn ci_servers() -> &'static [&'static str] {

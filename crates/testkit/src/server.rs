@@ -196,6 +196,14 @@ impl Server {
         }
     }
 
+    /// How many error replies starting with `code` (`MOVED`, `WRONGTYPE`) the server has sent,
+    /// from `INFO errorstats` (6.2+).
+    #[track_caller]
+    pub fn error_count(&self, code: &str) -> u64 {
+        let prefix = format!("errorstat_{code}:count=");
+        self.info("errorstats").lines().find_map(|l| l.strip_prefix(&prefix)?.trim().parse().ok()).unwrap_or(0)
+    }
+
     fn wait_ready(&mut self) -> Result<(), Error> {
         let started = Instant::now();
         let not_ready =

@@ -34,12 +34,20 @@ pub use compare::{Options, Summary};
 pub use difference::{DiffKind, Difference};
 pub use error::{Error, Side};
 
+/// Each side's TLS settings, used where its URL asks for TLS: a migration may go between
+/// servers that trust different CAs or want different client certificates.
+#[derive(Clone, Debug, Default)]
+pub struct TlsBySide {
+    pub source: TlsOptions,
+    pub target: TlsOptions,
+}
+
 /// Connects to both servers (every master of a cluster) and compares them; each difference
 /// goes to `report` as it is found.
 pub async fn verify(
     source: &Source,
     target: &Source,
-    tls: &TlsOptions,
+    tls: &TlsBySide,
     options: &Options,
     report: &mut dyn FnMut(Difference),
 ) -> Result<Summary, Error> {
@@ -47,6 +55,10 @@ pub async fn verify(
         if !s.tls {
             return Ok(None);
         }
+        let tls = match side {
+            Side::Source => &tls.source,
+            Side::Target => &tls.target,
+        };
         let config =
             tls.client_config().map_err(|e| Error::Connect { side, address: s.address.to_string(), source: e })?;
         Ok(Some(conn::Tls { options: tls.clone(), config }))

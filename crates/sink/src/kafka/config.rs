@@ -9,6 +9,10 @@ use crate::error::Error;
 /// The port Kafka brokers listen on unless told otherwise.
 const DEFAULT_PORT: u16 = 9092;
 
+/// The default [`KafkaConfig::window_bytes`]: the Redis sink's window, enough for a hundred
+/// read bursts from the master, far below librdkafka's own queue bound.
+const DEFAULT_WINDOW_BYTES: usize = 32 << 20;
+
 /// Everything the Kafka sinks need to start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KafkaConfig {
@@ -28,6 +32,11 @@ pub struct KafkaConfig {
     pub max_in_flight_records: usize,
     /// The same bound in bytes (`queue.buffering.max.kbytes`, in KiB).
     pub max_in_flight_kbytes: usize,
+    /// The at-least-once sink's window: once this many bytes (record values and keys, plus
+    /// librdkafka's overhead per record) are sent and not yet acknowledged, `send` waits for acknowledgements. Below it the follower
+    /// reads on while earlier bursts are still being acknowledged, so a burst costs no round
+    /// trip to the broker. 0 waits for every batch to be acknowledged before the next.
+    pub window_bytes: usize,
     /// How long `flush` waits for acknowledgements beyond librdkafka's own delivery timeout
     /// (`message.timeout.ms`, after which every record has a final report anyway).
     pub flush_grace: Duration,
@@ -49,6 +58,7 @@ impl KafkaConfig {
             connect_timeout: Duration::from_secs(10),
             max_in_flight_records: 100_000,
             max_in_flight_kbytes: 256 << 10,
+            window_bytes: DEFAULT_WINDOW_BYTES,
             flush_grace: Duration::from_secs(30),
         })
     }

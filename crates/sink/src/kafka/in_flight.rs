@@ -26,13 +26,15 @@ pub struct InFlight<F> {
     first_seq: u64,
     delivered: u64,
     records: usize,
+    /// Bytes of those records (values and keys), which the sink's window bounds.
+    bytes: usize,
     failure: Option<F>,
 }
 
 impl<F> InFlight<F> {
     /// `delivered` is where delivery starts (the checkpoint's offset).
     pub fn new(delivered: u64) -> Self {
-        InFlight { pending: VecDeque::new(), first_seq: 0, delivered, records: 0, failure: None }
+        InFlight { pending: VecDeque::new(), first_seq: 0, delivered, records: 0, bytes: 0, failure: None }
     }
 
     /// Starts a batch; its records are counted with [`InFlight::add`] under the returned id.
@@ -41,17 +43,19 @@ impl<F> InFlight<F> {
         self.first_seq + self.pending.len() as u64 - 1
     }
 
-    /// One more record of batch `seq` is handed to the producer (counted before the hand-over,
-    /// because its ack can arrive before `produce` returns).
-    pub fn add(&mut self, seq: u64) {
+    /// One more record of batch `seq`, of `bytes`, is handed to the producer (counted before
+    /// the hand-over, because its ack can arrive before `produce` returns).
+    pub fn add(&mut self, seq: u64, bytes: usize) {
         self.at(seq).outstanding += 1;
         self.records += 1;
+        self.bytes += bytes;
     }
 
     /// The producer refused the record counted last (its queue is full, or it is invalid).
-    pub fn unadd(&mut self, seq: u64) {
+    pub fn unadd(&mut self, seq: u64, bytes: usize) {
         self.at(seq).outstanding -= 1;
         self.records -= 1;
+        self.bytes -= bytes;
     }
 
     /// Batch `seq` has all its records; it ends at `end_offset`.
@@ -67,19 +71,21 @@ impl<F> InFlight<F> {
         self.advance();
     }
 
-    /// A record of batch `seq` is acknowledged.
-    pub fn ack(&mut self, seq: u64) {
+    /// A record of batch `seq`, of `bytes`, is acknowledged.
+    pub fn ack(&mut self, seq: u64, bytes: usize) {
         if let Some(batch) = self.get(seq) {
             batch.outstanding -= 1;
             self.records -= 1;
+            self.bytes -= bytes;
             self.advance();
         }
     }
 
-    /// A record of batch `seq` failed for good. The first failure is kept.
-    pub fn fail(&mut self, seq: u64, failure: F) {
+    /// A record of batch `seq`, of `bytes`, failed for good. The first failure is kept.
+    pub fn fail(&mut self, seq: u64, bytes: usize, failure: F) {
         if self.get(seq).is_some() {
             self.records -= 1;
+            self.bytes -= bytes;
         }
         self.failure.get_or_insert(failure);
     }
@@ -90,6 +96,7 @@ impl<F> InFlight<F> {
         self.first_seq += self.pending.len() as u64;
         self.pending.clear();
         self.records = 0;
+        self.bytes = 0;
         self.failure = None;
         self.delivered = delivered;
     }
@@ -101,6 +108,12 @@ impl<F> InFlight<F> {
     /// Records handed to the producer and not yet acknowledged or failed.
     pub fn records(&self) -> usize {
         self.records
+    }
+
+    /// Whether a window of `window` bytes is full: records are outstanding and they hold at
+    /// least that much (so a window of 0 is full while any record is).
+    pub fn window_full(&self, window: usize) -> bool {
+        self.records > 0 && self.bytes >= window
     }
 
     pub fn failure(&self) -> Option<&F> {
@@ -132,7 +145,7 @@ mod tests {
     fn batch(f: &mut InFlight<&'static str>, records: usize, end: u64) -> u64 {
         let seq = f.open();
         for _ in 0..records {
-            f.add(seq);
+            f.add(seq, 10);
         }
         f.close(seq, end);
         seq
@@ -143,11 +156,11 @@ mod tests {
         let mut f = InFlight::<&str>::new(100);
         let a = batch(&mut f, 2, 150);
         let b = batch(&mut f, 1, 170);
-        f.ack(b);
+        f.ack(b, 10);
         assert_eq!(f.delivered(), 100);
-        f.ack(a);
+        f.ack(a, 10);
         assert_eq!(f.delivered(), 100);
-        f.ack(a);
+        f.ack(a, 10);
         assert_eq!((f.delivered(), f.records()), (170, 0));
     }
 
@@ -161,7 +174,7 @@ mod tests {
             batch(&mut f, 0, end);
         }
         assert_eq!(f.pending.len(), 1);
-        f.ack(a);
+        f.ack(a, 10);
         assert_eq!(f.delivered(), 999);
     }
 
@@ -169,8 +182,8 @@ mod tests {
     fn an_ack_before_close_waits_for_the_close() {
         let mut f = InFlight::<&str>::new(0);
         let a = f.open();
-        f.add(a);
-        f.ack(a);
+        f.add(a, 10);
+        f.ack(a, 10);
         assert_eq!(f.delivered(), 0);
         f.close(a, 5);
         assert_eq!(f.delivered(), 5);
@@ -181,12 +194,27 @@ mod tests {
         let mut f = InFlight::<&str>::new(0);
         let a = batch(&mut f, 2, 10);
         let b = batch(&mut f, 1, 20);
-        f.fail(a, "too large");
-        f.ack(a);
-        f.ack(b);
+        f.fail(a, 10, "too large");
+        f.ack(a, 10);
+        f.ack(b, 10);
         assert_eq!((f.delivered(), f.records(), f.failure()), (0, 0, Some(&"too large")));
         f.reset(0);
         batch(&mut f, 0, 30);
+        assert!(!f.window_full(0));
         assert_eq!((f.delivered(), f.failure()), (30, None));
+    }
+
+    #[test]
+    fn the_window_counts_unacknowledged_bytes() {
+        let mut f = InFlight::<&str>::new(0);
+        assert!(!f.window_full(0), "nothing outstanding: never full");
+        let a = batch(&mut f, 3, 10);
+        assert!(f.window_full(0) && f.window_full(30) && !f.window_full(31));
+        f.ack(a, 10);
+        assert!(f.window_full(20) && !f.window_full(21));
+        f.ack(a, 10);
+        f.ack(a, 10);
+        assert!(!f.window_full(0));
+        assert_eq!(f.delivered(), 10);
     }
 }

@@ -87,6 +87,11 @@ impl KafkaTxnSink {
         self.loaded.as_ref()
     }
 
+    /// Counters of the producer's retries and broker trouble, updated while it runs.
+    pub fn health(&self) -> std::sync::Arc<super::KafkaHealth> {
+        std::sync::Arc::clone(&self.producer.health)
+    }
+
     /// The replication ID and db in force at the end of what was sent, for the checkpoint.
     pub fn set_position(&mut self, replid: &str, db: Option<u64>) {
         self.replid = Some(replid.to_string());

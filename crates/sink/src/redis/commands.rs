@@ -95,7 +95,7 @@ impl<'a> Args<'a> {
 
 /// A command as an error message names it: its name and first key (lossy UTF-8, shortened).
 /// Decoded only when something went wrong.
-pub(super) fn describe(command: &Bytes) -> (String, Option<String>) {
+pub(crate) fn describe(command: &Bytes) -> (String, Option<String>) {
     let mut buf = BytesMut::from(&command[..]);
     let args = match resp::Decoder::new(LIMITS).decode(&mut buf) {
         Ok(Some((resp::Item::Frame(frame), _))) => frame.into_command().unwrap_or_default(),

@@ -9,6 +9,9 @@
 //!
 //! Offsets: the writer marks the end offset of the stream that a command completes (at each
 //! handler flush); the acknowledged offset is the last mark among the commands applied.
+//!
+//! A cluster node's connection hands redirected commands back (see `redirected`); until the
+//! cluster sink has taken them, the acknowledged offset stays where it was before the first.
 
 use std::collections::VecDeque;
 
@@ -16,6 +19,7 @@ use bytes::Bytes;
 use resp::Frame;
 
 use super::commands::{describe, Kind};
+use super::redirected::{is_redirect, Redirected};
 use super::ErrorPolicy;
 
 struct Entry {
@@ -53,11 +57,39 @@ pub(super) struct InFlight {
     delivered: u64,
     policy: ErrorPolicy,
     skipped: u64,
+    /// Hand redirections over (a cluster node's connection). Otherwise one stops the stream
+    /// whatever the policy: skipping it would lose the write.
+    follow_redirects: bool,
+    /// The first redirection of a command queued in the open transaction: its `EXEC` fails,
+    /// and the whole transaction goes where this says.
+    tx_redirect: Option<String>,
+    redirected: Vec<Redirected>,
+    /// What was delivered before the first of `redirected`: nothing after it counts until the
+    /// cluster sink has taken them (and then it holds the offset until they are applied).
+    held: Option<u64>,
 }
 
 impl InFlight {
     pub(super) fn new(delivered: u64, policy: ErrorPolicy) -> Self {
-        InFlight { entries: VecDeque::new(), bytes: 0, answered: 0, front_db: 0, delivered, policy, skipped: 0 }
+        InFlight {
+            entries: VecDeque::new(),
+            bytes: 0,
+            answered: 0,
+            front_db: 0,
+            delivered,
+            policy,
+            skipped: 0,
+            follow_redirects: false,
+            tx_redirect: None,
+            redirected: Vec::new(),
+            held: None,
+        }
+    }
+
+    /// Hands redirections over to [`InFlight::take_redirects`] instead of failing on them.
+    pub(super) fn following_redirects(mut self, follow: bool) -> Self {
+        self.follow_redirects = follow;
+        self
     }
 
     pub(super) fn push(&mut self, command: Bytes, kind: Kind) {
@@ -74,7 +106,17 @@ impl InFlight {
     }
 
     pub(super) fn delivered(&self) -> u64 {
-        self.delivered
+        self.held.unwrap_or(self.delivered)
+    }
+
+    pub(super) fn has_redirects(&self) -> bool {
+        !self.redirected.is_empty()
+    }
+
+    /// The commands redirected so far, in reply order, and the offset delivered before the
+    /// first of them; the caller holds the offset there until it has applied them elsewhere.
+    pub(super) fn take_redirects(&mut self) -> (Vec<Redirected>, Option<u64>) {
+        (std::mem::take(&mut self.redirected), self.held.take())
     }
 
     pub(super) fn bytes(&self) -> usize {
@@ -94,6 +136,7 @@ impl InFlight {
     /// (the answered part of an unfinished transaction included; the server dropped it).
     pub(super) fn resend(&mut self) -> (u64, Vec<Bytes>) {
         self.answered = 0;
+        self.tx_redirect = None;
         (self.front_db, self.entries.iter().map(|e| e.command.clone()).collect())
     }
 
@@ -105,9 +148,17 @@ impl InFlight {
             return Err(Err(Unexpected(format!("a reply with no command waiting for it: {reply:?}"))));
         };
         let in_tx = self.entries.front().is_some_and(|e| e.kind == Kind::Multi) && self.answered > 0;
+        if let Some(text) = error_text(&reply).filter(|t| is_redirect(t)) {
+            let kind = entry.kind;
+            return self.redirect(kind, in_tx, text);
+        }
         let mut refused = Vec::new();
         match entry.kind {
             Kind::Exec if in_tx => {
+                // Aborted because a queued command was redirected: the whole transaction goes.
+                if let Some(text) = self.tx_redirect.take() {
+                    return self.hand_over(self.answered + 1, text);
+                }
                 let queued = self.entries.range(1..self.answered);
                 match &reply {
                     Frame::Array(results) => {
@@ -126,7 +177,10 @@ impl InFlight {
                 }
                 self.settle(refused, self.answered + 1)
             }
-            Kind::Discard if in_tx => self.settle(refused, self.answered + 1),
+            Kind::Discard if in_tx => {
+                self.tx_redirect = None;
+                self.settle(refused, self.answered + 1)
+            }
             _ => {
                 if let Some(text) = error_text(&reply) {
                     refused.push(self.refusal(&entry.command, text));
@@ -144,6 +198,39 @@ impl InFlight {
                 }
             }
         }
+    }
+
+    /// A redirection instead of a reply: the command (with its whole transaction) is handed
+    /// over, or, on a connection that does not follow redirections, the stream stops.
+    fn redirect(&mut self, kind: Kind, in_tx: bool, text: String) -> Result<Vec<Refusal>, Result<Refusal, Unexpected>> {
+        if !self.follow_redirects {
+            let mut refusal = self.refusal(&self.entries[self.answered].command, text);
+            refusal.reply +=
+                " (a cluster redirection from a target that did not say it is a cluster when redtail connected)";
+            return Err(Ok(refusal));
+        }
+        match (in_tx, kind) {
+            // EXEC itself: the node checks every queued key again, and discards the transaction.
+            (true, Kind::Exec) => self.hand_over(self.answered + 1, text),
+            (true, _) => {
+                self.tx_redirect.get_or_insert(text);
+                self.answered += 1;
+                Ok(Vec::new())
+            }
+            _ => self.hand_over(1, text),
+        }
+    }
+
+    /// Hands the first `n` entries over as one redirected unit, holding the delivered offset
+    /// before them.
+    fn hand_over(&mut self, n: usize, reply: String) -> Result<Vec<Refusal>, Result<Refusal, Unexpected>> {
+        let command = match n {
+            1 => self.entries[0].command.clone(),
+            _ => self.entries.range(..n).flat_map(|e| e.command.iter().copied()).collect::<Vec<u8>>().into(),
+        };
+        self.held = Some(self.delivered());
+        self.redirected.push(Redirected { command, reply, db: self.front_db });
+        self.settle(Vec::new(), n)
     }
 
     /// Releases the first `n` entries as handled, unless a refusal must stop the stream.
@@ -167,7 +254,7 @@ impl InFlight {
 
     fn refusal(&self, command: &Bytes, reply: String) -> Refusal {
         let (command, key) = describe(command);
-        Refusal { command, key, reply, delivered: self.delivered }
+        Refusal { command, key, reply, delivered: self.delivered() }
     }
 }
 
@@ -286,5 +373,63 @@ mod tests {
         let Err(Ok(r)) = f.reply(Frame::Array(vec![err("WRONGTYPE y")])) else { panic!() };
         assert_eq!((r.command.as_str(), r.delivered), ("LPUSH", 5));
         assert_eq!(f.delivered(), 5);
+    }
+
+    #[test]
+    fn a_redirect_is_handed_over_whatever_the_policy_and_holds_the_offset() {
+        let mut f = InFlight::new(0, ErrorPolicy::Skip).following_redirects(true);
+        push(&mut f, &["SELECT", "3"], Some(10));
+        push(&mut f, &["SET", "a", "1"], Some(30));
+        push(&mut f, &["SET", "b", "1"], Some(50));
+        f.reply(ok()).unwrap();
+        assert_eq!(f.reply(err("MOVED 15495 127.0.0.1:7001")).unwrap(), Vec::<Refusal>::new());
+        f.reply(ok()).unwrap();
+        assert_eq!((f.delivered(), f.skipped(), f.is_empty()), (10, 0, true), "held before the redirected SET");
+        let (redirected, held) = f.take_redirects();
+        assert_eq!(held, Some(10));
+        assert_eq!(redirected.len(), 1);
+        assert_eq!(redirected[0].command, resp::encode_command(&["SET", "a", "1"]));
+        assert_eq!((redirected[0].reply.as_str(), redirected[0].db), ("MOVED 15495 127.0.0.1:7001", 3));
+        assert_eq!(f.delivered(), 50, "once taken, the cluster sink holds the offset");
+        assert!(!f.has_redirects());
+    }
+
+    #[test]
+    fn a_redirect_inside_a_transaction_hands_over_the_whole_transaction() {
+        let mut f = InFlight::new(0, ErrorPolicy::Fail).following_redirects(true);
+        push(&mut f, &["MULTI"], None);
+        push(&mut f, &["INCR", "{t}a"], None);
+        push(&mut f, &["INCR", "{t}b"], None);
+        push(&mut f, &["EXEC"], Some(90));
+        push(&mut f, &["MULTI"], None);
+        push(&mut f, &["INCR", "{t}a"], None);
+        push(&mut f, &["EXEC"], Some(120));
+        f.reply(ok()).unwrap();
+        f.reply(Frame::Simple(Bytes::from_static(b"QUEUED"))).unwrap();
+        f.reply(err("ASK 1 127.0.0.1:7002")).unwrap();
+        f.reply(err("EXECABORT Transaction discarded because of previous errors.")).unwrap();
+        // The second: EXEC itself is redirected (the slot moved after the commands were queued).
+        f.reply(ok()).unwrap();
+        f.reply(Frame::Simple(Bytes::from_static(b"QUEUED"))).unwrap();
+        f.reply(err("TRYAGAIN Multiple keys request during rehashing of slot")).unwrap();
+        let (redirected, held) = f.take_redirects();
+        assert_eq!(held, Some(0));
+        let whole = |commands: &[&[&str]]| -> Vec<u8> {
+            commands.iter().flat_map(|c| resp::encode_command(c).to_vec()).collect()
+        };
+        assert_eq!(redirected[0].command, whole(&[&["MULTI"], &["INCR", "{t}a"], &["INCR", "{t}b"], &["EXEC"]]));
+        assert_eq!(redirected[0].reply, "ASK 1 127.0.0.1:7002");
+        assert_eq!(redirected[1].command, whole(&[&["MULTI"], &["INCR", "{t}a"], &["EXEC"]]));
+        assert!(redirected[1].reply.starts_with("TRYAGAIN"));
+        assert_eq!((f.delivered(), f.is_empty()), (120, true));
+    }
+
+    #[test]
+    fn a_redirect_on_a_standalone_connection_stops_even_with_skip() {
+        let mut f = InFlight::new(7, ErrorPolicy::Skip);
+        push(&mut f, &["SET", "a", "1"], Some(30));
+        let Err(Ok(r)) = f.reply(err("MOVED 15495 127.0.0.1:7001")) else { panic!() };
+        assert_eq!((r.command.as_str(), r.key.as_deref(), r.delivered), ("SET", Some("a"), 7));
+        assert!(r.reply.starts_with("MOVED 15495") && r.reply.contains("cluster"), "{}", r.reply);
     }
 }

@@ -1,9 +1,11 @@
-//! The two redirections a cluster node answers with when it does not serve a key's slot.
+//! The redirections a cluster node answers with when it does not serve a key's slot.
 //!
 //! - `-MOVED 3999 127.0.0.1:6381`: the slot lives on that node now; update the slot map and
 //!   send this and later commands for the slot there.
 //! - `-ASK 3999 127.0.0.1:6381`: the slot is being migrated and this key has already moved;
 //!   send `ASKING` then the command to that node, once, without touching the slot map.
+//! - `-TRYAGAIN ...`: the slot is being migrated and some of a multi-key command's keys have
+//!   moved and some not; send it again a moment later.
 //!
 //! Since Redis 7 a node that does not know the other's endpoint may leave the host empty
 //! (`-MOVED 3999 :6381`), meaning "the host you are talking to"; the caller fills it in.
@@ -16,6 +18,7 @@ use crate::Error;
 pub enum Redirect {
     Moved { slot: u16, node: NodeAddr },
     Ask { slot: u16, node: NodeAddr },
+    TryAgain,
 }
 
 /// Reads an error reply (without its `-`). `Ok(None)` for any other error (`WRONGTYPE`,
@@ -25,6 +28,9 @@ pub fn parse_redirect(error: &[u8]) -> Result<Option<Redirect>, Error> {
     let text = String::from_utf8_lossy(error);
     let mut words = text.split(' ');
     let kind = words.next().unwrap_or("");
+    if kind == "TRYAGAIN" {
+        return Ok(Some(Redirect::TryAgain));
+    }
     if kind != "MOVED" && kind != "ASK" {
         return Ok(None);
     }
@@ -59,6 +65,10 @@ mod tests {
         assert_eq!(
             parse_redirect(b"ASK 16383 [::1]:7000").unwrap(),
             Some(Redirect::Ask { slot: 16383, node: node("::1", 7000) })
+        );
+        assert_eq!(
+            parse_redirect(b"TRYAGAIN Multiple keys request during rehashing of slot").unwrap(),
+            Some(Redirect::TryAgain)
         );
         assert_eq!(
             parse_redirect(b"MOVED 0 :6380").unwrap(),

@@ -13,27 +13,34 @@
 //! - **Transactions** are held from `MULTI` to `EXEC` and sent whole to the master of their
 //!   slot. A transaction or a command whose keys span slots cannot run on a cluster: it is
 //!   an error naming the keys, or, with [`ErrorPolicy::Skip`], logged, counted and skipped.
-//! - **Resharding** while it runs: a master answers `-MOVED` for a slot it no longer serves,
-//!   and its sink stops with that reply (the delivered offset stays before it); a restart
-//!   resumes from the checkpoint and reads the new slot map.
+//! - **Resharding** while it runs: `-MOVED`, `-ASK` and `-TRYAGAIN` are followed, in order,
+//!   never skipped (see `reroute`); a master that appears in a `-MOVED` is connected then.
 
 use bytes::{Bytes, BytesMut};
 use replica::Address;
 
-use crate::redis::{ErrorPolicy, RedisConfig, RedisSink, TargetInfo};
+use crate::redis::{command_sink, ErrorPolicy, RedisConfig, RedisSink, TargetInfo};
 use crate::redis_cluster::command_slot::{command_slot, cross_slot_error};
 use crate::redis_cluster::{NodeAddr, SlotMap};
-use crate::{Batch, Error, Sink};
+use crate::Error;
 
 /// Commands are arrays of bulk strings, never nested (what `RespStreamWriter` writes).
 const LIMITS: resp::Limits =
     resp::Limits { max_bulk_len: usize::MAX, max_array_len: usize::MAX, max_depth: 2, max_line_len: 64 << 10 };
 
 pub struct RedisClusterSink {
-    nodes: Vec<RedisSink>,
-    addrs: Vec<NodeAddr>,
-    map: SlotMap,
-    policy: ErrorPolicy,
+    pub(super) nodes: Vec<RedisSink>,
+    /// `nodes[i]`'s address.
+    pub(super) addrs: Vec<NodeAddr>,
+    pub(super) map: SlotMap,
+    /// For connecting to a master that a `-MOVED` names.
+    pub(super) config: RedisConfig,
+    /// The db of the last `SELECT` sent to every master.
+    pub(super) db: u64,
+    /// The last offset marked on every master: where a newly connected one starts.
+    pub(super) marked: u64,
+    /// While redirected commands are being applied elsewhere: what was delivered before them.
+    pub(super) hold: Option<u64>,
     /// The commands since `MULTI`, until `EXEC` says where they all go.
     transaction: Option<Vec<(Bytes, Vec<Bytes>)>>,
     skipped: u64,
@@ -46,9 +53,7 @@ impl RedisClusterSink {
         let mut nodes = Vec::new();
         let mut addrs = Vec::new();
         for node in map.masters() {
-            let mut at = config.clone();
-            at.target.address = Address::Tcp { host: node.host.clone(), port: node.port };
-            nodes.push(RedisSink::connect(at, start)?);
+            nodes.push(connect_node(&config, node, start)?);
             addrs.push(node.clone());
         }
         if nodes.is_empty() {
@@ -57,7 +62,17 @@ impl RedisClusterSink {
                 reason: "the cluster has no master serving any slot".into(),
             });
         }
-        Ok(RedisClusterSink { nodes, addrs, map, policy: config.on_error, transaction: None, skipped: 0 })
+        Ok(RedisClusterSink {
+            nodes,
+            addrs,
+            map,
+            config,
+            db: 0,
+            marked: start,
+            hold: None,
+            transaction: None,
+            skipped: 0,
+        })
     }
 
     /// The masters written to, in slot order.
@@ -88,6 +103,7 @@ impl RedisClusterSink {
 
     /// Queues whole commands (see [`RedisSink::send_commands`]), each to its slot's master.
     pub fn send_commands(&mut self, commands: &[u8]) -> Result<(), Error> {
+        self.follow_redirects()?;
         let mut at = 0;
         while at < commands.len() {
             let malformed = |what: String| Error::RedisProtocol {
@@ -114,21 +130,36 @@ impl RedisClusterSink {
 
     /// Everything queued so far completes the stream up to `offset`, on every master.
     pub fn mark(&mut self, offset: u64) -> Result<(), Error> {
+        self.follow_redirects()?;
+        self.marked = offset;
         self.nodes.iter_mut().try_for_each(|n| n.mark(offset))
     }
 
-    /// Waits until every master has answered everything queued; the lowest delivered offset.
+    /// Waits until every master has answered everything queued, redirections followed; the
+    /// lowest delivered offset.
     pub fn wait_delivered(&mut self) -> Result<u64, Error> {
-        let mut lowest = u64::MAX;
-        for node in &mut self.nodes {
-            lowest = lowest.min(node.wait_delivered()?);
-        }
-        Ok(lowest)
+        self.wait_all()?;
+        self.follow_redirects()?;
+        Ok(self.acknowledged())
     }
 
-    /// A failure on any master since the last call, without waiting.
+    /// A failure on any master since the last call, without waiting; and redirections
+    /// followed.
     pub fn poll(&mut self) -> Result<(), Error> {
-        self.nodes.iter_mut().try_for_each(RedisSink::poll)
+        self.nodes.iter_mut().try_for_each(RedisSink::poll)?;
+        self.follow_redirects()
+    }
+
+    /// The lowest offset the masters have acknowledged, held before redirected commands not
+    /// yet applied elsewhere.
+    pub fn acknowledged(&self) -> u64 {
+        let lowest = self.nodes.iter().map(RedisSink::acknowledged).min().unwrap_or(0);
+        self.hold.map_or(lowest, |held| held.min(lowest))
+    }
+
+    /// Waits until every master has answered everything written to it.
+    pub(super) fn wait_all(&mut self) -> Result<(), Error> {
+        self.nodes.iter_mut().try_for_each(|n| n.wait_delivered().map(drop))
     }
 
     fn route(&mut self, command: Bytes, args: Vec<Bytes>) -> Result<(), Error> {
@@ -146,7 +177,13 @@ impl RedisClusterSink {
         }
         match &name[..] {
             b"MULTI" => self.transaction = Some(Vec::new()),
-            b"SELECT" | b"FLUSHALL" | b"FLUSHDB" | b"SWAPDB" | b"FUNCTION" | b"SCRIPT" => {
+            b"SELECT" => {
+                self.db = args.get(1).and_then(|db| std::str::from_utf8(db).ok()?.parse().ok()).unwrap_or(self.db);
+                for node in &mut self.nodes {
+                    node.send_commands(&command)?;
+                }
+            }
+            b"FLUSHALL" | b"FLUSHDB" | b"SWAPDB" | b"FUNCTION" | b"SCRIPT" => {
                 for node in &mut self.nodes {
                     node.send_commands(&command)?;
                 }
@@ -187,7 +224,7 @@ impl RedisClusterSink {
     }
 
     fn refuse(&mut self, error: Error) -> Result<(), Error> {
-        match self.policy {
+        match self.config.on_error {
             ErrorPolicy::Fail => Err(error),
             ErrorPolicy::Skip => {
                 tracing::warn!(%error, "skipped (--on-target-error skip)");
@@ -204,21 +241,11 @@ impl RedisClusterSink {
     }
 }
 
-impl Sink for RedisClusterSink {
-    type Record = Vec<u8>;
+command_sink!(RedisClusterSink);
 
-    fn send(&mut self, batch: Batch<Vec<u8>>) -> Result<(), Error> {
-        for commands in &batch.records {
-            self.send_commands(commands)?;
-        }
-        self.mark(batch.end_offset)
-    }
-
-    fn flush(&mut self) -> Result<u64, Error> {
-        self.wait_delivered()
-    }
-
-    fn delivered(&self) -> u64 {
-        self.nodes.iter().map(Sink::delivered).min().unwrap_or(0)
-    }
+/// A master's connection, with the cluster's credentials, TLS and window.
+pub(super) fn connect_node(config: &RedisConfig, node: &NodeAddr, start: u64) -> Result<RedisSink, Error> {
+    let mut at = config.clone();
+    at.target.address = Address::Tcp { host: node.host.clone(), port: node.port };
+    RedisSink::connect_node(at, start)
 }

@@ -2,13 +2,14 @@
 //! standalone server ([`RedisSink`]) or a cluster ([`RedisClusterSink`]), chosen by asking
 //! the server (`INFO cluster`) when connecting.
 
-use crate::redis::{RedisConfig, RedisSink, TargetInfo};
+use crate::redis::{command_sink, RedisConfig, RedisSink, TargetInfo};
 use crate::redis_cluster::{discover, RedisClusterSink};
-use crate::{Batch, Error, Sink};
+use crate::Error;
 
 pub enum RedisTarget {
     Standalone(RedisSink),
-    Cluster(RedisClusterSink),
+    /// Boxed: it holds the connection settings for masters it may meet later.
+    Cluster(Box<RedisClusterSink>),
 }
 
 /// The same call on whichever kind it is.
@@ -26,7 +27,7 @@ impl RedisTarget {
     /// offset already delivered.
     pub fn connect(config: RedisConfig, start: u64) -> Result<RedisTarget, Error> {
         Ok(match discover(&config)? {
-            Some(map) => RedisTarget::Cluster(RedisClusterSink::connect(config, map, start)?),
+            Some(map) => RedisTarget::Cluster(Box::new(RedisClusterSink::connect(config, map, start)?)),
             None => RedisTarget::Standalone(RedisSink::connect(config, start)?),
         })
     }
@@ -62,20 +63,10 @@ impl RedisTarget {
     pub fn poll(&mut self) -> Result<(), Error> {
         either!(self, s => s.poll())
     }
-}
 
-impl Sink for RedisTarget {
-    type Record = Vec<u8>;
-
-    fn send(&mut self, batch: Batch<Vec<u8>>) -> Result<(), Error> {
-        either!(self, s => s.send(batch))
-    }
-
-    fn flush(&mut self) -> Result<u64, Error> {
-        either!(self, s => s.flush())
-    }
-
-    fn delivered(&self) -> u64 {
-        either!(self, s => s.delivered())
+    pub fn acknowledged(&self) -> u64 {
+        either!(self, s => s.acknowledged())
     }
 }
+
+command_sink!(RedisTarget);

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
-use replica::{Source, TlsOptions};
+use replica::Source;
 use testkit::Server;
 use verify::{Difference, Options, Summary};
 
@@ -12,7 +12,7 @@ pub fn verify_urls(source: &str, target: &str, options: &Options) -> (Vec<Differ
     let mut found = Vec::new();
     let (s, t) = (Source::parse(source).unwrap(), Source::parse(target).unwrap());
     let summary = runtime
-        .block_on(verify::verify(&s, &t, &TlsOptions::default(), options, &mut |d| found.push(d)))
+        .block_on(verify::verify(&s, &t, &verify::TlsBySide::default(), options, &mut |d| found.push(d)))
         .unwrap_or_else(|e| panic!("verify {source} {target}: {e}"));
     (found, summary)
 }
