@@ -66,7 +66,7 @@ struct SourceTable {
     read_timeout: Option<Spanned<u64>>,
 }
 
-/// A password, from at most one of three places (a `[source]` or, later, a `[sink]` one).
+/// A password, from at most one of three places (the source's, or the `[sink]` target's).
 struct Secret {
     password: Option<Spanned<String>>,
     password_env: Option<Spanned<String>>,
@@ -96,9 +96,39 @@ struct SinkTable {
     fsync: Option<Spanned<String>>,
     kafka_opts: Option<Vec<String>>,
     kafka_routes: Option<Vec<String>>,
+    kafka_window: Option<Spanned<String>>,
+    kafka_transactional: Option<Transactional>,
+    kafka_checkpoint_topic: Option<String>,
     on_target_error: Option<Spanned<String>>,
     target_flush: Option<bool>,
     snapshot_via: Option<Spanned<String>>,
+    target_user: Option<String>,
+    target_password: Option<Spanned<String>>,
+    target_password_env: Option<Spanned<String>>,
+    target_password_file: Option<Spanned<PathBuf>>,
+    target_cacert: Option<PathBuf>,
+    target_cert: Option<PathBuf>,
+    target_tls_key: Option<PathBuf>,
+    target_sni: Option<String>,
+    target_insecure: Option<bool>,
+}
+
+/// `kafka_transactional = true` (the default ID), `false`, or `"ID"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Transactional {
+    On(bool),
+    Id(String),
+}
+
+impl Transactional {
+    /// The flag's form: `None` off, `Some("")` for the default ID.
+    fn flag(self) -> Option<String> {
+        match self {
+            Transactional::On(on) => on.then(String::new),
+            Transactional::Id(id) => Some(id),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -144,6 +174,14 @@ fn apply_text(text: &str, path: &Path, args: &mut FollowArgs, matches: &ArgMatch
                 }
             }
         };
+        // A flag of a flattened group: clap's id is still the field's own name.
+        ($group:ident . $field:ident, $value:expr) => {
+            if let Some(v) = $value {
+                if !given(stringify!($field)) {
+                    args.$group.$field = v;
+                }
+            }
+        };
     }
 
     let s = file.source;
@@ -152,15 +190,15 @@ fn apply_text(text: &str, path: &Path, args: &mut FollowArgs, matches: &ArgMatch
     fill!(host, s.host.map(Some));
     fill!(port, s.port.map(Some));
     fill!(socket, s.socket.map(Some));
-    fill!(user, s.user.map(Some));
+    fill!(source_auth.user, s.user.map(Some));
     let secret = Secret { password: s.password, password_env: s.password_env, password_file: s.password_file };
-    fill!(password, values.secret(secret)?.map(Some));
+    fill!(source_auth.password, values.secret(secret)?.map(Some));
     fill!(tls, s.tls);
-    fill!(cacert, s.cacert.map(Some));
-    fill!(cert, s.cert.map(Some));
-    fill!(tls_key, s.tls_key.map(Some));
-    fill!(sni, s.sni.map(Some));
-    fill!(insecure, s.insecure);
+    fill!(source_tls.cacert, s.cacert.map(Some));
+    fill!(source_tls.cert, s.cert.map(Some));
+    fill!(source_tls.tls_key, s.tls_key.map(Some));
+    fill!(source_tls.sni, s.sni.map(Some));
+    fill!(source_tls.insecure, s.insecure);
     fill!(retries, s.retries.map(|v| values.at_least_one(v, "[source] retries").map(Some)).transpose()?);
     fill!(read_timeout, s.read_timeout.map(|v| values.at_least_one(v, "[source] read_timeout")).transpose()?);
 
@@ -189,9 +227,25 @@ fn apply_text(text: &str, path: &Path, args: &mut FollowArgs, matches: &ArgMatch
     fill!(fsync, k.fsync.map(|v| values.parse(v, "[sink] fsync", |s| s.parse()).map(Some)).transpose()?);
     fill!(kafka_opts, k.kafka_opts);
     fill!(kafka_routes, k.kafka_routes);
+    let window = crate::follow_args::parse_window;
+    fill!(kafka_window, k.kafka_window.map(|v| values.parse(v, "[sink] kafka_window", window).map(Some)).transpose()?);
+    fill!(kafka_transactional, k.kafka_transactional.map(Transactional::flag));
+    fill!(kafka_checkpoint_topic, k.kafka_checkpoint_topic.map(Some));
     fill!(on_target_error, values.choice(k.on_target_error, "[sink] on_target_error")?);
     fill!(target_flush, k.target_flush);
     fill!(snapshot_via, values.choice(k.snapshot_via, "[sink] snapshot_via")?);
+    fill!(target_conn.target_user, k.target_user.map(Some));
+    let secret = Secret {
+        password: k.target_password,
+        password_env: k.target_password_env,
+        password_file: k.target_password_file,
+    };
+    fill!(target_conn.target_password, values.secret(secret)?.map(Some));
+    fill!(target_conn.target_cacert, k.target_cacert.map(Some));
+    fill!(target_conn.target_cert, k.target_cert.map(Some));
+    fill!(target_conn.target_tls_key, k.target_tls_key.map(Some));
+    fill!(target_conn.target_sni, k.target_sni.map(Some));
+    fill!(target_conn.target_insecure, k.target_insecure);
 
     let f = file.filter;
     fill!(dbs, f.dbs);
@@ -334,7 +388,8 @@ verbose = 2
     fn the_file_fills_in_what_the_command_line_leaves_unset() {
         let a = run(&[], FILE).unwrap();
         assert_eq!(a.url.as_deref(), Some("redis://10.0.0.5:6380"));
-        assert_eq!((a.user.as_deref(), a.password.as_deref()), (Some("cdc"), Some("from-the-file")));
+        let auth = &a.source_auth;
+        assert_eq!((auth.user.as_deref(), auth.password.as_deref()), (Some("cdc"), Some("from-the-file")));
         assert_eq!(a.retries, Some(3));
         assert_eq!(a.from, Start::Checkpoint);
         assert_eq!(a.checkpoint.as_deref(), Some(Path::new("/var/lib/redtail/cp")));
@@ -351,6 +406,40 @@ verbose = 2
     }
 
     #[test]
+    fn the_source_and_the_target_have_their_own_tls_and_credentials() {
+        let text = r#"
+[source]
+cacert = "/etc/source-ca.pem"
+insecure = true
+
+[sink]
+url = "rediss://10.0.0.9:6380"
+target_user = "migrator"
+target_password = "target-secret"
+target_cacert = "/etc/target-ca.pem"
+target_cert = "/etc/target.pem"
+target_tls_key = "/etc/target.key"
+target_sni = "new.internal"
+"#;
+        let a = run(&["--target-sni", "flag.internal"], text).unwrap();
+        assert_eq!(
+            (a.source_tls.cacert.as_deref(), a.source_tls.insecure),
+            (Some(Path::new("/etc/source-ca.pem")), true)
+        );
+        let t = &a.target_conn;
+        assert_eq!((t.target_user.as_deref(), t.target_password.as_deref()), (Some("migrator"), Some("target-secret")));
+        assert_eq!(t.target_cacert.as_deref(), Some(Path::new("/etc/target-ca.pem")));
+        assert_eq!(
+            (t.target_cert.as_deref(), t.target_tls_key.as_deref()),
+            (Some(Path::new("/etc/target.pem")), Some(Path::new("/etc/target.key")))
+        );
+        assert_eq!((t.target_sni.as_deref(), t.target_insecure), (Some("flag.internal"), false), "the flag wins");
+        let twice = "[sink]\ntarget_password = \"a\"\ntarget_password_file = \"/x\"\n";
+        let err = run(&[], twice).unwrap_err();
+        assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
     fn flags_win_over_the_file_and_lists_replace() {
         let a = run(
             &["redis://127.0.0.1:7000", "--from", "snapshot", "--db", "5", "--rotate-size", "1kb", "-a", "flag", "-v"],
@@ -361,11 +450,36 @@ verbose = 2
         assert_eq!(a.from, Start::Snapshot);
         assert_eq!(a.dbs, [5]);
         assert_eq!(a.rotate_size, Some(1024));
-        assert_eq!(a.password.as_deref(), Some("flag"));
+        assert_eq!(a.source_auth.password.as_deref(), Some("flag"));
         assert_eq!(a.verbose, 1);
         // An explicit flag equal to its default still wins: `--format json` over the file's resp.
         let a = run(&["--format", "json"], FILE).unwrap();
         assert_eq!(a.format, FollowFormat::Json);
+    }
+
+    #[test]
+    fn the_transactional_kafka_keys() {
+        let sink = |keys: &str| format!("[sink]\nurl = \"kafka://b/t\"\n{keys}\n");
+        let a = run(&[], &sink("kafka_transactional = true\nkafka_checkpoint_topic = \"cps\"")).unwrap();
+        assert_eq!((a.kafka_transactional.as_deref(), a.kafka_checkpoint_topic.as_deref()), (Some(""), Some("cps")));
+        let a = run(&[], &sink("kafka_transactional = \"mine\"")).unwrap();
+        assert_eq!(a.kafka_transactional.as_deref(), Some("mine"));
+        let a = run(&[], &sink("kafka_transactional = false")).unwrap();
+        assert_eq!(a.kafka_transactional, None);
+        let a = run(&["--kafka-transactional=flag"], &sink("kafka_transactional = \"file\"")).unwrap();
+        assert_eq!(a.kafka_transactional.as_deref(), Some("flag"));
+        let err = run(&[], &sink("kafka_transactional = 3")).unwrap_err();
+        assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn the_kafka_window_is_a_size_or_0() {
+        let sink = |keys: &str| format!("[sink]\nurl = \"kafka://b/t\"\n{keys}\n");
+        assert_eq!(run(&[], &sink("kafka_window = \"8mb\"")).unwrap().kafka_window, Some(8 << 20));
+        assert_eq!(run(&[], &sink("kafka_window = \"0\"")).unwrap().kafka_window, Some(0));
+        assert_eq!(run(&["--kafka-window=1k"], &sink("kafka_window = \"0\"")).unwrap().kafka_window, Some(1000));
+        let err = run(&[], &sink("kafka_window = \"lots\"")).unwrap_err();
+        assert!(err.contains("line 3") && err.contains("[sink] kafka_window"), "{err}");
     }
 
     #[test]
@@ -374,11 +488,11 @@ verbose = 2
         let secret = dir.path().join("secret");
         std::fs::write(&secret, "s3cret\n").unwrap();
         let text = format!("[source]\npassword_file = {:?}\n", secret.to_str().unwrap());
-        assert_eq!(run(&[], &text).unwrap().password.as_deref(), Some("s3cret"));
+        assert_eq!(run(&[], &text).unwrap().source_auth.password.as_deref(), Some("s3cret"));
 
         // PATH is set in every test environment; its value stands in for a secret.
         let path = std::env::var("PATH").unwrap();
-        assert_eq!(run(&[], "[source]\npassword_env = \"PATH\"\n").unwrap().password, Some(path));
+        assert_eq!(run(&[], "[source]\npassword_env = \"PATH\"\n").unwrap().source_auth.password, Some(path));
         let err = run(&[], "[source]\npassword_env = \"REDTAIL_TEST_NO_SUCH_VARIABLE\"\n").unwrap_err();
         assert!(err.contains("line 2, column 16") && err.contains("REDTAIL_TEST_NO_SUCH_VARIABLE"), "{err}");
         let err = run(&[], "[source]\npassword = \"a\"\npassword_env = \"PATH\"\n").unwrap_err();
@@ -399,7 +513,7 @@ verbose = 2
         assert_eq!(a.rotate_size, Some(256 << 20));
         assert_eq!(a.exclude_commands, ["expire"]);
         assert_eq!(a.metrics_addr.as_deref(), Some("127.0.0.1:9121"));
-        assert!(a.password.is_some());
+        assert!(a.source_auth.password.is_some());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, ValueEnum};
 
 use crate::cli::{parse_regex, KeyType};
+use crate::connection_args::{SourceAuthArgs, SourceTlsArgs, TargetConnectionArgs};
 
 #[derive(Debug, Args)]
 pub struct FollowArgs {
@@ -35,45 +36,15 @@ pub struct FollowArgs {
     #[arg(short = 's', long = "socket", value_name = "PATH", help_heading = "Connection")]
     pub socket: Option<PathBuf>,
 
-    /// Password for AUTH. Prefer the REDISCLI_AUTH environment variable, which other users
-    /// cannot see in the process list.
-    #[arg(
-        short = 'a',
-        long = "pass",
-        value_name = "PASSWORD",
-        env = "REDISCLI_AUTH",
-        hide_env_values = true,
-        help_heading = "Connection"
-    )]
-    pub password: Option<String>,
-
-    /// ACL user for AUTH (Redis 6+), with -a.
-    #[arg(long = "user", value_name = "USER", help_heading = "Connection")]
-    pub user: Option<String>,
+    #[command(flatten)]
+    pub source_auth: SourceAuthArgs,
 
     /// Connect with TLS (as rediss:// does).
     #[arg(long, help_heading = "Connection")]
     pub tls: bool,
 
-    /// PEM file of CA certificates to trust (default: the system's).
-    #[arg(long, value_name = "FILE", help_heading = "Connection")]
-    pub cacert: Option<PathBuf>,
-
-    /// PEM client certificate, for servers with tls-auth-clients.
-    #[arg(long, value_name = "FILE", requires = "tls_key", help_heading = "Connection")]
-    pub cert: Option<PathBuf>,
-
-    /// PEM private key of --cert (redis-cli calls this --key; here --key filters keys).
-    #[arg(long = "tls-key", value_name = "FILE", requires = "cert", help_heading = "Connection")]
-    pub tls_key: Option<PathBuf>,
-
-    /// Server name to send and verify, when it differs from the host.
-    #[arg(long, value_name = "NAME", help_heading = "Connection")]
-    pub sni: Option<String>,
-
-    /// Accept any server certificate (still encrypted, but unauthenticated; for tests).
-    #[arg(long, help_heading = "Connection")]
-    pub insecure: bool,
+    #[command(flatten)]
+    pub source_tls: SourceTlsArgs,
 
     /// Give up with exit code 4 after this many failed connection attempts in a row
     /// [default: retry forever, with capped exponential backoff].
@@ -85,7 +56,8 @@ pub struct FollowArgs {
     pub read_timeout: u64,
 
     /// Where to start: the snapshot then every write, only the writes made from now on, or
-    /// where the --checkpoint file says a previous run stopped.
+    /// where the --checkpoint file says a previous run stopped. With --kafka-transactional, a
+    /// checkpoint stored in Kafka always wins; this says how to start without one.
     #[arg(long, value_enum, default_value_t = Start::Snapshot, help_heading = "Position")]
     pub from: Start,
 
@@ -118,6 +90,10 @@ pub struct FollowArgs {
     #[arg(long, value_name = "URL", default_value = "stdout", help_heading = "Output")]
     pub sink: String,
 
+    // With --sink redis:// or rediss://: the target's own credentials and TLS.
+    #[command(flatten)]
+    pub target_conn: TargetConnectionArgs,
+
     /// With --sink redis://: what to do when the target answers a command with an error
     /// (OOM, READONLY, WRONGTYPE, ...): stop (exit code 5; the checkpoint stays before it), or
     /// log it and go on.
@@ -143,6 +119,27 @@ pub struct FollowArgs {
     /// matching prefix wins).
     #[arg(long = "kafka-route", value_name = "PREFIX=TOPIC", help_heading = "Output")]
     pub kafka_routes: Vec<String>,
+
+    /// With --sink kafka://: how much (record values and keys) may be sent and not yet
+    /// acknowledged before redtail waits for Kafka and stops reading the master [default:
+    /// 32mb]. The checkpoint and the ACK follow the acknowledgements in order either way. 0
+    /// waits for each read burst's acknowledgements before reading the next. Not used by
+    /// --kafka-transactional, which commits each burst.
+    #[arg(long, value_name = "SIZE", value_parser = parse_window, help_heading = "Output")]
+    pub kafka_window: Option<u64>,
+
+    /// With --sink kafka://: effectively once for read_committed consumers. Each flush commits
+    /// the records and the checkpoint in one Kafka transaction under this transactional.id
+    /// [default: redtail:TOPIC:HOST:PORT, from the sink's topic and the first source, so a
+    /// restart keeps it]. The checkpoint then lives in Kafka (see --kafka-checkpoint-topic),
+    /// a start resumes from it, and --checkpoint FILE is refused. Give each follower its own ID.
+    #[arg(long, value_name = "ID", num_args = 0..=1, require_equals = true, default_missing_value = "", help_heading = "Output")]
+    pub kafka_transactional: Option<String>,
+
+    /// With --kafka-transactional: the compacted topic holding the checkpoint
+    /// [default: TOPIC.redtail-checkpoints]. Create it with cleanup.policy=compact.
+    #[arg(long, value_name = "NAME", help_heading = "Output")]
+    pub kafka_checkpoint_topic: Option<String>,
 
     /// With --sink file:PATH, start a new file once one holds this much: 256mb (mb and kb are
     /// binary, m and k decimal, as in redis.conf). Lines, commands and transactions are never
@@ -217,6 +214,14 @@ pub struct FollowArgs {
     pub help: Option<bool>,
 }
 
+/// A size as `--rotate-size` takes it, or 0.
+pub fn parse_window(s: &str) -> Result<u64, String> {
+    if s.trim() == "0" {
+        return Ok(0);
+    }
+    sink::file::options::parse_size(s)
+}
+
 fn parse_fsync(s: &str) -> Result<sink::FsyncPolicy, String> {
     s.parse()
 }
@@ -227,7 +232,7 @@ pub enum Start {
     Snapshot,
     /// Only writes made from now on (PSYNC at the master's current offset).
     Now,
-    /// Resume where the --checkpoint file says.
+    /// Resume where the --checkpoint file (with --kafka-transactional: Kafka) says.
     Checkpoint,
 }
 

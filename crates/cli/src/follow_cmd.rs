@@ -2,6 +2,8 @@
 //! runtime until it fails or a signal asks it to stop, and turns the way it ended into an exit
 //! code. On SIGINT or SIGTERM the output is flushed and the process exits 0; the checkpoint
 //! file already holds the last flushed position (the handler saves it after every flush).
+//! With `--kafka-transactional` the sink connects first, because the position to start from
+//! is in Kafka.
 
 use anyhow::anyhow;
 use replica::driver::DriverError;
@@ -13,9 +15,12 @@ use crate::exit::Failure;
 use crate::follow_args::FollowArgs;
 use crate::follow_config::FollowConfig;
 use crate::follow_handler::{DeliveryError, FollowHandler};
+use crate::follow_kafka::KafkaSinkKind;
 use crate::follow_output::Delivery;
 use crate::metrics::Metrics;
-use crate::{config_file, follow_file, follow_output, follow_redis, logging, metrics_http};
+use crate::{
+    config_file, follow_file, follow_kafka_txn, follow_output, follow_redis, logging, metrics_http, metrics_kafka,
+};
 
 /// `matches` are the command line `args` came from: with `--config`, they tell which flags
 /// were given (and win over the file).
@@ -33,7 +38,19 @@ pub fn run(mut args: FollowArgs, matches: Option<&clap::ArgMatches>) -> Result<(
     runtime.block_on(follow(config))
 }
 
-async fn follow(config: FollowConfig) -> Result<(), Failure> {
+async fn follow(mut config: FollowConfig) -> Result<(), Failure> {
+    // Checks the sources and TLS files before anything connects.
+    config.session()?;
+    let txn_sink = match (&config.kafka, &config.kafka_txn) {
+        (Some(kafka), Some(mode)) => {
+            let (sink, stored) = follow_kafka_txn::connect(kafka, mode)?;
+            if let Some(cp) = stored {
+                config.session.start = StartFrom::Checkpoint(cp);
+            }
+            Some(sink)
+        }
+        _ => None,
+    };
     let mut session = config.session()?;
     // Installed before the first connection, so that an early signal also stops cleanly.
     let mut signals = Signals::install()?;
@@ -42,6 +59,10 @@ async fn follow(config: FollowConfig) -> Result<(), Failure> {
         _ => None,
     };
     let (out, delivery) = match &config.kafka {
+        Some(_) if txn_sink.is_some() => {
+            let sink = KafkaSinkKind::Transactional(Box::new(txn_sink.expect("connected above")));
+            follow_output::kafka_output(sink, start.map_or(0, |cp| cp.offset), &config.filter)
+        }
         None if config.redis.is_some() => follow_redis::connected_output(&config, start)?,
         None if config.file.is_some() => follow_file::opened_output(&config, start)?,
         None => (
@@ -52,12 +73,19 @@ async fn follow(config: FollowConfig) -> Result<(), Failure> {
             // Waits (bounded) for a broker, so a wrong address fails before replication starts.
             let sink =
                 KafkaSink::connect(kafka, start.map_or(0, |cp| cp.offset)).map_err(|e| Failure::Sink(anyhow!(e)))?;
-            follow_output::kafka_output(sink, start.map_or(0, |cp| cp.offset), &config.filter)
+            follow_output::kafka_output(
+                KafkaSinkKind::AtLeastOnce(sink),
+                start.map_or(0, |cp| cp.offset),
+                &config.filter,
+            )
         }
     };
     let metrics = match &config.metrics_addr {
         Some(addr) => {
-            let (metrics, registry) = Metrics::registered();
+            let (metrics, mut registry) = Metrics::registered();
+            if let Some(health) = delivery.kafka_health() {
+                metrics_kafka::register(&mut registry, health);
+            }
             metrics_http::start(addr, registry, metrics.clone(), config.session.clone())?;
             Some(metrics)
         }

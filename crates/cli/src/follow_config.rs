@@ -6,14 +6,13 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use event::Filter;
-use replica::{
-    AckPolicy, Auth, Config, ReplId, Session, SessionConfig, Source, SourceOverrides, StartFrom, TlsOptions,
-};
+use replica::{AckPolicy, Auth, Config, ReplId, Session, SessionConfig, Source, SourceOverrides, StartFrom};
 use sink::{CheckpointStore, ErrorPolicy, FileConfig, KafkaConfig, RedisConfig};
 
 use crate::exit::Failure;
 use crate::follow_args::{Ack, FollowArgs, FollowFormat, OnTargetError, SnapshotMode, SnapshotVia, Start};
 use crate::follow_file;
+use crate::follow_kafka_txn::{self, KafkaTxnMode};
 
 /// Everything `redtail follow` runs with.
 pub struct FollowConfig {
@@ -25,6 +24,9 @@ pub struct FollowConfig {
     pub chunk_elements: usize,
     /// `--sink kafka://...`; `None` for stdout.
     pub kafka: Option<KafkaConfig>,
+    /// `--kafka-transactional`: the checkpoint is in Kafka, and the start is decided once the
+    /// sink has read it (`session.start` then says how to start without one).
+    pub kafka_txn: Option<KafkaTxnMode>,
     /// `--sink file:PATH`.
     pub file: Option<FileConfig>,
     /// `--sink redis://...`: a live migration target.
@@ -42,6 +44,7 @@ impl FollowConfig {
         let usage = |msg: String| Failure::Usage(anyhow!(msg));
         let sources = sources(&args)?;
         let kafka = kafka(&args)?;
+        let kafka_txn = follow_kafka_txn::from_args(&args, kafka.as_ref(), &sources)?;
         let file = follow_file::from_args(&args)?;
         let redis = redis(&args)?;
         let checkpoints = args.checkpoint.clone().map(CheckpointStore::new);
@@ -53,6 +56,8 @@ impl FollowConfig {
                 StartFrom::Snapshot
             }
             Start::Now => StartFrom::Now { fallback_snapshot: args.fallback.is_some() },
+            // Without a checkpoint in Kafka: a full sync, or (`require_checkpoint`) an error.
+            Start::Checkpoint if kafka_txn.is_some() => StartFrom::Snapshot,
             Start::Checkpoint => {
                 let store = checkpoints.as_ref().ok_or_else(|| {
                     usage("--from checkpoint needs --checkpoint FILE: the file to resume from".into())
@@ -74,17 +79,12 @@ impl FollowConfig {
             }
         };
 
-        let auth = args.password.clone().map(|password| Auth { user: args.user.clone(), password });
+        let source_auth = &args.source_auth;
+        let auth = source_auth.password.clone().map(|password| Auth { user: source_auth.user.clone(), password });
         let mut session = SessionConfig {
             // The URL's /db is a filter (replication carries every db), applied below.
             sources: sources.clone(),
-            tls: TlsOptions {
-                ca_file: args.cacert.clone(),
-                cert_file: args.cert.clone(),
-                key_file: args.tls_key.clone(),
-                sni: args.sni.clone(),
-                insecure: args.insecure,
-            },
+            tls: args.source_tls.options(),
             replica: Config {
                 auth,
                 ack_policy: match args.ack {
@@ -126,6 +126,7 @@ impl FollowConfig {
             write_snapshot: args.snapshot == SnapshotMode::Write,
             chunk_elements: usize::try_from(args.chunk_elements).unwrap_or(usize::MAX),
             kafka,
+            kafka_txn,
             file,
             redis,
             target_flush: args.target_flush,
@@ -145,8 +146,10 @@ fn kafka(args: &FollowArgs) -> Result<Option<KafkaConfig>, Failure> {
     let usage = |msg: String| Failure::Usage(anyhow!(msg));
     let bad = |e: sink::Error| Failure::Usage(anyhow!(e));
     if args.sink == "stdout" || is_redis(&args.sink) || args.sink.starts_with("file:") {
-        if !args.kafka_opts.is_empty() || !args.kafka_routes.is_empty() {
-            return Err(usage("--kafka-opt and --kafka-route need --sink kafka://BROKERS/TOPIC".into()));
+        if !args.kafka_opts.is_empty() || !args.kafka_routes.is_empty() || args.kafka_window.is_some() {
+            return Err(usage(
+                "--kafka-opt, --kafka-route and --kafka-window need --sink kafka://BROKERS/TOPIC".into(),
+            ));
         }
         return Ok(None);
     }
@@ -160,6 +163,9 @@ fn kafka(args: &FollowArgs) -> Result<Option<KafkaConfig>, Failure> {
         return Err(usage("--sink kafka:// writes JSON events; --format resp is for stdout and file:PATH".into()));
     }
     let mut config = KafkaConfig::from_url(&args.sink).map_err(bad)?;
+    if let Some(window) = args.kafka_window {
+        config.window_bytes = usize::try_from(window).unwrap_or(usize::MAX);
+    }
     for opt in &args.kafka_opts {
         config = config.option(opt).map_err(bad)?;
     }
@@ -177,13 +183,24 @@ fn is_redis(sink: &str) -> bool {
     ["redis://", "rediss://", "valkey://", "valkeys://", "unix://"].iter().any(|s| sink.starts_with(s))
 }
 
-/// `--sink redis://...` and its options. The target uses the TLS flags the source uses.
+/// `--sink redis://...` and its options. The target has its own credentials and TLS flags
+/// (`--target-*`); `rediss://` turns TLS on.
 fn redis(args: &FollowArgs) -> Result<Option<RedisConfig>, Failure> {
     let usage = |msg: String| Failure::Usage(anyhow!(msg));
     if !is_redis(&args.sink) {
-        if args.target_flush || args.on_target_error != OnTargetError::Fail || args.snapshot_via != SnapshotVia::Auto {
+        // Not the credentials: REDTAIL_TARGET_AUTH may be set for other runs.
+        let t = &args.target_conn;
+        let target_flags =
+            t.target_cacert.is_some() || t.target_cert.is_some() || t.target_sni.is_some() || t.target_insecure;
+        if args.target_flush
+            || args.on_target_error != OnTargetError::Fail
+            || args.snapshot_via != SnapshotVia::Auto
+            || target_flags
+        {
             return Err(usage(
-                "--target-flush, --on-target-error and --snapshot-via need --sink redis://HOST[:PORT]".into(),
+                "--target-flush, --on-target-error, --snapshot-via and the --target-* TLS flags need \
+                 --sink redis://HOST[:PORT]"
+                    .into(),
             ));
         }
         return Ok(None);
@@ -192,13 +209,17 @@ fn redis(args: &FollowArgs) -> Result<Option<RedisConfig>, Failure> {
         return Err(usage("--sink redis:// writes commands to the target; --format is for stdout".into()));
     }
     let mut config = RedisConfig::from_url(&args.sink).map_err(|e| usage(e.to_string()))?;
-    config.tls = TlsOptions {
-        ca_file: args.cacert.clone(),
-        cert_file: args.cert.clone(),
-        key_file: args.tls_key.clone(),
-        sni: None,
-        insecure: args.insecure,
+    let credentials = SourceOverrides {
+        user: args.target_conn.target_user.clone(),
+        password: args.target_conn.target_password.clone(),
+        ..SourceOverrides::default()
     };
+    config.target.apply(&credentials);
+    config.tls = args.target_conn.tls();
+    // Checked now, as the source's are: a missing file is a usage error, not an unreachable target.
+    if config.target.tls {
+        config.tls.client_config().map_err(|e| usage(format!("--sink {}: {e}", config.target.address)))?;
+    }
     config.on_error = match args.on_target_error {
         OnTargetError::Fail => ErrorPolicy::Fail,
         OnTargetError::Skip => ErrorPolicy::Skip,
@@ -212,8 +233,8 @@ fn redis(args: &FollowArgs) -> Result<Option<RedisConfig>, Failure> {
 fn sources(args: &FollowArgs) -> Result<Vec<Source>, Failure> {
     let bad = |e: replica::Error| Failure::Usage(anyhow!(e));
     let credentials = SourceOverrides {
-        user: args.user.clone(),
-        password: args.password.clone(),
+        user: args.source_auth.user.clone(),
+        password: args.source_auth.password.clone(),
         tls: args.tls,
         ..SourceOverrides::default()
     };

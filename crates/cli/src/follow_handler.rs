@@ -21,6 +21,7 @@ use sink::CheckpointStore;
 
 use crate::follow_config::stored;
 use crate::follow_output;
+use crate::follow_position::StreamPosition;
 use crate::follow_progress::SnapshotProgress;
 use crate::metrics::Metrics;
 
@@ -72,6 +73,9 @@ pub struct FollowHandler {
     last_sync: Option<(ReplId, u64)>,
     /// The open transaction and how many commands it has had.
     tx: Option<(u64, u64)>,
+    /// The replication ID, db and open `MULTI` at `pending`, for a sink that commits its
+    /// checkpoint itself.
+    position: StreamPosition,
     checkpoints: Option<CheckpointStore>,
     saved: Option<Checkpoint>,
     progress: SnapshotProgress,
@@ -102,6 +106,7 @@ impl FollowHandler {
             resume_from: start.map(|cp| (cp.replid, cp.offset)),
             last_sync: None,
             tx: None,
+            position: StreamPosition::default(),
             checkpoints,
             saved: start,
             progress: SnapshotProgress::for_stderr(),
@@ -115,8 +120,10 @@ impl FollowHandler {
         self
     }
 
-    /// Writes out whatever is buffered, for a clean stop. The checkpoint already covers
-    /// everything a flush delivered (it is saved right after each), so only output is left.
+    /// Writes out whatever is buffered and waits for the sink, for a clean stop, then saves
+    /// the checkpoint where delivery ended. The checkpoints saved while streaming trail the
+    /// sink (a target answers a burst while the next one is read), so without this last one
+    /// a restart would apply the stop's last writes twice.
     pub fn finish(&mut self) -> Result<(), DeliveryError> {
         self.progress.finish();
         if self.in_key {
@@ -125,15 +132,37 @@ impl FollowHandler {
         } else {
             self.out.flush()?;
         }
-        // Delivered but not checkpointed: a resume sends it again (at least once).
-        self.delivery.finish(self.pending.take()).map_err(DeliveryError::Sink)?;
-        Ok(())
+        let delivered = self.delivery.finish(self.pending.take(), &self.position).map_err(DeliveryError::Sink)?;
+        match delivered {
+            // A snapshot cut short resumes with a full sync; its offsets mean nothing yet.
+            Some(offset) if !self.in_snapshot => self.save_final_checkpoint(offset),
+            _ => Ok(()),
+        }
+    }
+
+    /// Saves `delivered` as the checkpoint, rounded down to an open `MULTI` (a resume must not
+    /// replay the rest of a transaction without it), unless an earlier one already covers it.
+    fn save_final_checkpoint(&mut self, delivered: u64) -> Result<(), DeliveryError> {
+        let at = self.position.boundary(delivered);
+        let Some(replid) = at.replid else { return Ok(()) };
+        let checkpoint = Checkpoint { replid, offset: at.offset, db: at.db };
+        if self.saved.is_some_and(|s| s.replid == replid && s.offset >= checkpoint.offset) {
+            return Ok(());
+        }
+        self.checkpoint(&checkpoint)
     }
 
     fn send(&mut self, ev: &LiveEvent<'_, bytes::Bytes>) -> Result<(), DeliveryError> {
         self.unflushed = true;
         self.out.live(ev)?;
         Ok(())
+    }
+
+    /// A new stream starts: the sink settles what it has in flight of the previous one, so
+    /// that none of its offsets is reported as the new stream's.
+    fn new_stream(&mut self) -> Result<(), DeliveryError> {
+        self.abandon_snapshot()?;
+        self.delivery.new_stream().map_err(DeliveryError::Sink)
     }
 
     /// A new stream starts while a snapshot was being written: the connection was lost in
@@ -151,6 +180,7 @@ impl FollowHandler {
 
     fn command(&mut self, c: &Command) -> Result<(), DeliveryError> {
         self.pending = Some(c.end_offset);
+        self.position.command(c);
         if let Some(m) = &self.metrics {
             m.received_offset.set(c.end_offset);
             match c.kind {
@@ -215,7 +245,8 @@ impl Handler for FollowHandler {
         match out {
             Output::Transmit(_) | Output::Warning(_) => {}
             Output::Resync { replid, offset } => {
-                self.abandon_snapshot()?;
+                self.new_stream()?;
+                self.position.stream(*replid);
                 let previous = self.resume_from.or(self.last_sync);
                 let (previous_replid, previous_offset) = previous.unwrap_or((*replid, 0));
                 let ev = LiveEvent::Resync {
@@ -227,16 +258,19 @@ impl Handler for FollowHandler {
                 self.send(&ev)?;
             }
             Output::SnapshotBegin { replid, offset, size } => {
-                self.abandon_snapshot()?;
+                self.new_stream()?;
                 self.last_sync = Some((*replid, *offset));
+                self.position.stream(*replid);
                 // Not delivered: the snapshot is, once its end is flushed.
                 self.send(&LiveEvent::Sync { mode: SyncMode::Full, replid: replid.as_str(), offset: *offset })?;
                 self.in_snapshot = true;
                 self.progress.begin(*size);
             }
             Output::Snapshot(ev) => {
-                if let rdb::Event::Key(info) = ev {
-                    self.progress.set(info.offset);
+                match ev {
+                    rdb::Event::Key(info) => self.progress.set(info.offset),
+                    rdb::Event::Aux { .. } => self.position.snapshot(ev),
+                    _ => {}
                 }
                 if self.write_snapshot {
                     match ev {
@@ -255,11 +289,22 @@ impl Handler for FollowHandler {
                 self.pending = Some(*offset);
             }
             Output::Continue { replid, offset } => {
-                self.abandon_snapshot()?;
+                self.new_stream()?;
                 self.last_sync = Some((*replid, *offset));
+                self.position.stream(*replid);
                 self.send(&LiveEvent::Sync { mode: SyncMode::Continue, replid: replid.as_str(), offset: *offset })?;
             }
             Output::Command(c) => self.command(c)?,
+        }
+        Ok(None)
+    }
+
+    /// More items of the open key, as `redtail rdb` takes them: into the writer in one loop.
+    /// Nothing else in `output` concerns items.
+    fn snapshot_items(&mut self, items: rdb::ReadyItems<'_>) -> Result<Option<u64>, DeliveryError> {
+        if self.write_snapshot {
+            self.unflushed = true;
+            self.out.items(items)?;
         }
         Ok(None)
     }
@@ -305,7 +350,7 @@ impl FollowHandler {
             self.out.flush()?;
             self.unflushed = false;
         }
-        self.delivery.deliver(self.pending.take()).map_err(DeliveryError::Sink)
+        self.delivery.deliver(self.pending.take(), &self.position).map_err(DeliveryError::Sink)
     }
 
     fn save_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), DeliveryError> {
@@ -404,8 +449,9 @@ mod tests {
         ReplId::parse(s.as_bytes()).unwrap()
     }
 
+    /// The replica lends its commands; a test's few live until the end of the run.
     fn cmd(kind: CommandKind, args: &[&str], start: u64, end: u64, tx: Option<u64>) -> Output<'static> {
-        Output::Command(Command {
+        Output::Command(Box::leak(Box::new(Command {
             kind,
             db: Some(0),
             args: args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect(),
@@ -413,7 +459,7 @@ mod tests {
             end_offset: end,
             replid: id(ID),
             tx: tx.map(TxId),
-        })
+        })))
     }
 
     use crate::test_support::list_key as key;

@@ -4,8 +4,13 @@
 //!
 //! Two halves share one buffer: [`KafkaWriter`] is the handler's output (a `LiveSink`, so the
 //! filter wraps it as it wraps stdout) and turns events into records; [`KafkaDelivery`] sends
-//! the buffered records as one batch at each handler flush and waits for their
-//! acknowledgement.
+//! the buffered records as one batch at each handler flush. It does not wait for their
+//! acknowledgement (only while the sink's window is full): the delivered offset follows the
+//! delivery reports as they arrive, so several read bursts are in flight at once.
+//!
+//! With `--kafka-transactional` each such flush commits one Kafka transaction, which holds
+//! the checkpoint too; a Redis `MULTI … EXEC` still open at a flush stays in the buffer for
+//! the next one, so that it lands in Kafka whole and a resume never starts inside it.
 
 use std::cell::RefCell;
 use std::io;
@@ -13,7 +18,9 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use event::{EventSink, LiveEvent, LiveSink};
-use sink::{Batch, KafkaRecord, KafkaSink, RecordBuilder, Sink};
+use sink::{Batch, KafkaRecord, KafkaSink, KafkaTxnSink, RecordBuilder, Sink};
+
+use crate::follow_position::StreamPosition;
 
 /// Records made since the last batch.
 #[derive(Default)]
@@ -29,12 +36,22 @@ pub struct KafkaWriter {
     buffer: Rc<RefCell<Buffer>>,
 }
 
+/// Which Kafka sink delivers.
+pub enum KafkaSinkKind {
+    /// At least once: the idempotent producer, checkpointed from delivery reports.
+    AtLeastOnce(KafkaSink),
+    /// Effectively once: a transaction per flush, with the checkpoint in it.
+    Transactional(Box<KafkaTxnSink>),
+}
+
 /// The delivery half: records to Kafka, and the offset Kafka confirmed.
 pub struct KafkaDelivery {
     buffer: Rc<RefCell<Buffer>>,
-    sink: KafkaSink,
+    sink: KafkaSinkKind,
     /// The end offset of the last batch sent.
     sent: u64,
+    /// The delivered offset last returned (at least once).
+    reported: u64,
     /// A send or flush failed: the session stops, and the clean-up after it must not wait
     /// for the broker a second time.
     failed: bool,
@@ -42,9 +59,12 @@ pub struct KafkaDelivery {
 
 /// Both halves over a connected sink; `start` is the offset already delivered (the
 /// checkpoint's, or 0).
-pub fn output(sink: KafkaSink, start: u64) -> (KafkaWriter, KafkaDelivery) {
+pub fn output(sink: KafkaSinkKind, start: u64) -> (KafkaWriter, KafkaDelivery) {
     let buffer = Rc::new(RefCell::new(Buffer::default()));
-    (KafkaWriter { buffer: Rc::clone(&buffer) }, KafkaDelivery { buffer, sink, sent: start, failed: false })
+    (
+        KafkaWriter { buffer: Rc::clone(&buffer) },
+        KafkaDelivery { buffer, sink, sent: start, reported: start, failed: false },
+    )
 }
 
 /// The builder fails only to encode, which is the event crate's error.
@@ -97,29 +117,129 @@ impl LiveSink<Bytes> for KafkaWriter {
 }
 
 impl KafkaDelivery {
-    /// Sends the records made so far as one batch. With `handed` (the end offset of
-    /// everything handed to the output), waits for Kafka to acknowledge every record sent and
-    /// returns the delivered offset; without it (inside a snapshot), only sends them, ending
-    /// at the last batch's offset, so the snapshot does not pile up in memory.
-    pub fn deliver(&mut self, handed: Option<u64>) -> Result<Option<u64>, sink::Error> {
-        let records = std::mem::take(&mut self.buffer.borrow_mut().records);
-        if self.failed || (records.is_empty() && handed.is_none()) {
+    /// The producer's retry and connection counters, for the metrics.
+    pub fn health(&self) -> std::sync::Arc<sink::KafkaHealth> {
+        match &self.sink {
+            KafkaSinkKind::AtLeastOnce(s) => s.health(),
+            KafkaSinkKind::Transactional(s) => s.health(),
+        }
+    }
+
+    /// Sends the records made so far as one batch and returns the offset now delivered, if it
+    /// moved. `handed` is the end offset of everything handed to the output; without it
+    /// (inside a snapshot, or nothing new), the batch ends at the last batch's offset.
+    /// `position` says where the stream stands at `handed`.
+    ///
+    /// At least once, nothing waits for the batch's acknowledgement (only for room in the
+    /// sink's window): the offset returned is what the delivery reports so far confirm, and a
+    /// later call reports the rest, so the next read burst is on its way while this one is
+    /// acknowledged. In transactional mode, with `handed`, the batch is committed (and waited
+    /// for); without it only sent, so a whole snapshot is one transaction.
+    pub fn deliver(&mut self, handed: Option<u64>, position: &StreamPosition) -> Result<Option<u64>, sink::Error> {
+        self.unless_failed(|d| match d.sink {
+            KafkaSinkKind::AtLeastOnce(_) => d.deliver_at_least_once(handed, false),
+            KafkaSinkKind::Transactional(_) => d.deliver_transactional(handed, position),
+        })
+    }
+
+    /// The last delivery before a clean stop: [`KafkaDelivery::deliver`], and then a wait for
+    /// every acknowledgement.
+    pub fn finish(&mut self, handed: Option<u64>, position: &StreamPosition) -> Result<Option<u64>, sink::Error> {
+        match self.sink {
+            KafkaSinkKind::AtLeastOnce(_) => self.unless_failed(|d| d.deliver_at_least_once(handed, true)),
+            KafkaSinkKind::Transactional(_) => self.deliver(handed, position),
+        }
+    }
+
+    /// A new stream begins (a full sync, or a continuation after a reconnect). Records still
+    /// in flight belong to the previous one, whose offsets mean nothing in a new replication
+    /// ID's numbering, so they are all waited for before the new stream's first batch, and
+    /// what they delivered is not reported (what lies past the checkpoint is sent again, or
+    /// replaced by the full sync: at least once). The transactional sink has nothing in flight
+    /// between flushes.
+    pub fn new_stream(&mut self) -> Result<(), sink::Error> {
+        match self.sink {
+            KafkaSinkKind::AtLeastOnce(_) => self.unless_failed(|d| d.deliver_at_least_once(None, true)).map(|_| ()),
+            KafkaSinkKind::Transactional(_) => Ok(()),
+        }
+    }
+
+    /// Runs `step` unless an earlier one failed; a failure is remembered.
+    fn unless_failed(
+        &mut self,
+        step: impl FnOnce(&mut Self) -> Result<Option<u64>, sink::Error>,
+    ) -> Result<Option<u64>, sink::Error> {
+        if self.failed {
             return Ok(None);
         }
-        let end_offset = handed.unwrap_or(self.sent);
-        let result = self.send(records, end_offset, handed.is_some());
+        let result = step(self);
         self.failed = result.is_err();
         result
     }
 
-    fn send(&mut self, records: Vec<KafkaRecord>, end_offset: u64, wait: bool) -> Result<Option<u64>, sink::Error> {
-        self.sink.send(Batch { records, end_offset })?;
-        self.sent = end_offset;
-        if wait {
-            Ok(Some(self.sink.flush()?))
-        } else {
-            Ok(None)
+    /// Sends the buffered records (see [`KafkaDelivery::deliver`]); with `wait`, waits for
+    /// every record sent to be acknowledged.
+    fn deliver_at_least_once(&mut self, handed: Option<u64>, wait: bool) -> Result<Option<u64>, sink::Error> {
+        let KafkaSinkKind::AtLeastOnce(sink) = &mut self.sink else { unreachable!("the at-least-once sink") };
+        let records = std::mem::take(&mut self.buffer.borrow_mut().records);
+        if !records.is_empty() || handed.is_some() {
+            let end_offset = handed.unwrap_or(self.sent);
+            sink.send(Batch { records, end_offset })?;
+            self.sent = end_offset;
         }
+        let delivered = if wait { sink.flush()? } else { sink.poll()? };
+        if delivered == self.reported {
+            return Ok(None);
+        }
+        self.reported = delivered;
+        Ok(Some(delivered))
+    }
+
+    /// Transactional: with `handed`, commits everything up to the last point outside a Redis
+    /// transaction (the open one's records stay buffered for the next commit).
+    fn deliver_transactional(
+        &mut self,
+        handed: Option<u64>,
+        position: &StreamPosition,
+    ) -> Result<Option<u64>, sink::Error> {
+        let (records, handed) = match handed {
+            Some(handed) => {
+                let at = position.boundary(handed);
+                if let (Some(replid), KafkaSinkKind::Transactional(sink)) = (at.replid, &mut self.sink) {
+                    sink.set_position(&replid.to_string(), at.db);
+                }
+                (self.take_records_up_to(at.offset, at.offset < handed), Some(at.offset))
+            }
+            None => (std::mem::take(&mut self.buffer.borrow_mut().records), None),
+        };
+        let KafkaSinkKind::Transactional(sink) = &mut self.sink else { unreachable!("the transactional sink") };
+        if records.is_empty() && handed.is_none() {
+            return Ok(None);
+        }
+        let end_offset = handed.unwrap_or(self.sent);
+        // Nothing new: no transaction just to write the same checkpoint again (the flush
+        // still commits one left open by the snapshot's batches).
+        if !(records.is_empty() && end_offset == self.sent) {
+            sink.send(Batch { records, end_offset })?;
+        }
+        self.sent = end_offset;
+        if handed.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(sink.flush()?))
+    }
+
+    /// The buffered records, except (with `hold`) the open Redis transaction's at the end of
+    /// the buffer, those ending after `offset`, which stay for the next batch.
+    fn take_records_up_to(&mut self, offset: u64, hold: bool) -> Vec<KafkaRecord> {
+        let mut buffer = self.buffer.borrow_mut();
+        let records = &mut buffer.records;
+        let mut at = records.len();
+        while hold && at > 0 && records[at - 1].end_offset.is_some_and(|end| end > offset) {
+            at -= 1;
+        }
+        let rest = records.split_off(at);
+        std::mem::replace(records, rest)
     }
 }
 

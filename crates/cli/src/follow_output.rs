@@ -9,7 +9,8 @@ use event::{Filter, FilteredSink, JsonOptions, JsonWriter, LiveSink, RespStreamW
 
 use crate::follow_args::FollowFormat;
 use crate::follow_file::{self, FileDelivery};
-use crate::follow_kafka::{self, KafkaDelivery};
+use crate::follow_kafka::{self, KafkaDelivery, KafkaSinkKind};
+use crate::follow_position::StreamPosition;
 use crate::follow_redis::{self, RedisDelivery};
 
 /// A live sink over the replica's argument type.
@@ -28,11 +29,20 @@ pub enum Delivery {
 }
 
 impl Delivery {
-    /// The output was flushed after everything up to `handed`; returns the offset delivered.
-    pub fn deliver(&mut self, handed: Option<u64>) -> Result<Option<u64>, sink::Error> {
+    /// The Kafka producer's counters, for the metrics (`None` for other sinks).
+    pub fn kafka_health(&self) -> Option<std::sync::Arc<sink::KafkaHealth>> {
+        match self {
+            Delivery::Kafka(k) => Some(k.health()),
+            _ => None,
+        }
+    }
+
+    /// The output was flushed after everything up to `handed`, where the stream stood at
+    /// `position`; returns the offset delivered.
+    pub fn deliver(&mut self, handed: Option<u64>, position: &StreamPosition) -> Result<Option<u64>, sink::Error> {
         match self {
             Delivery::Direct => Ok(handed),
-            Delivery::Kafka(k) => k.deliver(handed),
+            Delivery::Kafka(k) => k.deliver(handed, position),
             Delivery::Redis(r) => r.deliver(handed),
             Delivery::File(f) => f.deliver(handed),
         }
@@ -40,11 +50,22 @@ impl Delivery {
 
     /// The last delivery before a clean stop: like [`Delivery::deliver`], but a sink that
     /// delivers in the background is waited for.
-    pub fn finish(&mut self, handed: Option<u64>) -> Result<Option<u64>, sink::Error> {
+    pub fn finish(&mut self, handed: Option<u64>, position: &StreamPosition) -> Result<Option<u64>, sink::Error> {
         match self {
             Delivery::Redis(r) => r.finish(handed),
             Delivery::File(f) => f.finish(handed),
-            other => other.deliver(handed),
+            Delivery::Kafka(k) => k.finish(handed, position),
+            Delivery::Direct => Ok(handed),
+        }
+    }
+
+    /// A new stream begins (a full sync, or a continuation after a reconnect): a sink with
+    /// records of the previous one in flight settles them first (see
+    /// [`KafkaDelivery::new_stream`]).
+    pub fn new_stream(&mut self) -> Result<(), sink::Error> {
+        match self {
+            Delivery::Kafka(k) => k.new_stream(),
+            _ => Ok(()),
         }
     }
 }
@@ -81,7 +102,7 @@ pub fn file_output(
 }
 
 /// The Kafka output and its delivery, behind the filter when there is one.
-pub fn kafka_output(sink: sink::KafkaSink, start: u64, filter: &Filter) -> (Output, Delivery) {
+pub fn kafka_output(sink: KafkaSinkKind, start: u64, filter: &Filter) -> (Output, Delivery) {
     let (writer, delivery) = follow_kafka::output(sink, start);
     (filtered(Box::new(writer), filter), Delivery::Kafka(delivery))
 }

@@ -1,11 +1,11 @@
 //! `redtail verify`'s command line. The two servers are URLs in redis-cli's form, credentials
 //! included; `-a`/`--user` (and `REDISCLI_AUTH`) give the source's credentials as in redis-cli,
-//! `--target-pass`/`--target-user` (and `REDTAIL_TARGET_AUTH`) the target's. The TLS options
-//! apply to whichever side is a `rediss://` URL.
-
-use std::path::PathBuf;
+//! `--target-pass`/`--target-user` (and `REDTAIL_TARGET_AUTH`) the target's. Each side has its
+//! own TLS flags (`--cacert`…, `--target-cacert`…), used where its URL is `rediss://`.
 
 use clap::{Args, ValueEnum};
+
+use crate::connection_args::{SourceAuthArgs, SourceTlsArgs, TargetConnectionArgs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum VerifyFormat {
@@ -48,53 +48,12 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub limit: u64,
 
-    /// The source's password (wins over the URL's). Prefer the REDISCLI_AUTH environment
-    /// variable, which other users cannot see in the process list.
-    #[arg(
-        short = 'a',
-        long = "pass",
-        value_name = "PASSWORD",
-        env = "REDISCLI_AUTH",
-        hide_env_values = true,
-        help_heading = "Connection"
-    )]
-    pub password: Option<String>,
+    #[command(flatten)]
+    pub source_auth: SourceAuthArgs,
 
-    /// The source's ACL user, with -a.
-    #[arg(long = "user", value_name = "USER", help_heading = "Connection")]
-    pub user: Option<String>,
+    #[command(flatten)]
+    pub source_tls: SourceTlsArgs,
 
-    /// The target's password (wins over the URL's); also from REDTAIL_TARGET_AUTH.
-    #[arg(
-        long = "target-pass",
-        value_name = "PASSWORD",
-        env = "REDTAIL_TARGET_AUTH",
-        hide_env_values = true,
-        help_heading = "Connection"
-    )]
-    pub target_password: Option<String>,
-
-    /// The target's ACL user, with --target-pass.
-    #[arg(long = "target-user", value_name = "USER", help_heading = "Connection")]
-    pub target_user: Option<String>,
-
-    /// PEM file of CA certificates to trust for rediss:// (default: the system's).
-    #[arg(long, value_name = "FILE", help_heading = "Connection")]
-    pub cacert: Option<PathBuf>,
-
-    /// PEM client certificate, for servers with tls-auth-clients.
-    #[arg(long, value_name = "FILE", requires = "tls_key", help_heading = "Connection")]
-    pub cert: Option<PathBuf>,
-
-    /// PEM private key of --cert.
-    #[arg(long = "tls-key", value_name = "FILE", requires = "cert", help_heading = "Connection")]
-    pub tls_key: Option<PathBuf>,
-
-    /// Server name to send and verify, when it differs from the host.
-    #[arg(long, value_name = "NAME", help_heading = "Connection")]
-    pub sni: Option<String>,
-
-    /// Accept any server certificate (still encrypted, but unauthenticated; for tests).
-    #[arg(long, help_heading = "Connection")]
-    pub insecure: bool,
+    #[command(flatten)]
+    pub target_conn: TargetConnectionArgs,
 }

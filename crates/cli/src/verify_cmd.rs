@@ -5,22 +5,16 @@
 use std::io::{self, Write};
 
 use anyhow::anyhow;
-use replica::{Source, SourceOverrides, TlsOptions};
+use replica::{Source, SourceOverrides};
 use verify::{Difference, Options, Side};
 
 use crate::exit::{Failure, DIFFERENT};
 use crate::verify_args::{VerifyArgs, VerifyFormat};
 
 pub fn run(args: VerifyArgs) -> Result<(), Failure> {
-    let source = endpoint(&args.source, &args.user, &args.password, "SOURCE")?;
-    let target = endpoint(&args.target, &args.target_user, &args.target_password, "TARGET")?;
-    let tls = TlsOptions {
-        ca_file: args.cacert.clone(),
-        cert_file: args.cert.clone(),
-        key_file: args.tls_key.clone(),
-        sni: args.sni.clone(),
-        insecure: args.insecure,
-    };
+    let source = endpoint(&args.source, &args.source_auth.user, &args.source_auth.password, "SOURCE")?;
+    let target = endpoint(&args.target, &args.target_conn.target_user, &args.target_conn.target_password, "TARGET")?;
+    let tls = verify::TlsBySide { source: args.source_tls.options(), target: args.target_conn.tls() };
     let options = Options {
         dbs: args.dbs.clone(),
         key_globs: args.keys.iter().map(|k| k.as_bytes().to_vec()).collect(),

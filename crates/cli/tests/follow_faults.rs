@@ -12,14 +12,17 @@
 //! their stream. No more than two cuts before a stream come in a row, which keeps redtail's
 //! backoff (doubling on each failure that did not reach the stream) short.
 //!
-//! Redis 5.0 sends its snapshot from disk, 7.0 and Valkey 9.1 diskless.
+//! The snapshot transfer alternates by server (`follow_matrix` runs both on each): from disk
+//! on 2.8 (its only kind), 5.0, 7.4 and 8.2, diskless on 3.2, 6.2, 7.0 and Valkey 9.1, so
+//! cuts land in both kinds of snapshot on old and new servers alike.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::compare::{assert_same_data, digest, pipe_into};
-use common::follow::Follower;
+use common::follow::{assert_acked_within, wait_replica_online, Follower};
+use common::transfer::{assert_transferred, start_master, Transfer};
 use common::writer::BackgroundWriter;
 use testkit::{Direction, FaultProxy, Product, Server};
 
@@ -128,27 +131,11 @@ fn start_writer(port: u16) -> BackgroundWriter {
     })
 }
 
-/// (the offsets acknowledged by each replica the master lists, master_repl_offset).
-fn replication_offsets(server: &Server) -> (Vec<u64>, u64) {
-    let info = server.info("replication");
-    let acks = info
-        .lines()
-        .filter(|l| l.starts_with("slave") && l.contains(':') && l.contains("offset="))
-        .filter_map(|l| l.split(',').find_map(|kv| kv.strip_prefix("offset=")?.trim().parse().ok()))
-        .collect();
-    let master = info
-        .lines()
-        .find_map(|l| l.strip_prefix("master_repl_offset:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{}: no master_repl_offset in {info}", server.name()));
-    (acks, master)
-}
-
-fn cuts_then_replay(name: &str, seed: u64) {
+fn cuts_then_replay(name: &str, transfer: Transfer, seed: u64) {
     // Another seed, to explore: FOLLOW_FAULTS_SEED=<n> (added to each server's own seed).
     let seed = seed + std::env::var("FOLLOW_FAULTS_SEED").map_or(0, |s| s.parse::<u64>().unwrap());
     let started = Instant::now();
-    let master = Server::start(name);
+    let master = start_master(name, transfer);
     testkit::dataset::write_dataset(&master);
     // The snapshot's size, to place cuts inside it.
     master.cmd_str(&["SAVE"]).expect_ok();
@@ -173,23 +160,18 @@ fn cuts_then_replay(name: &str, seed: u64) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let cut_at = started.elapsed();
-    let rounds = writer.stop();
-
-    // Everything written reaches redtail over the last, healthy connection.
+    // The last, healthy connection streams (after the backoff of the last cut) before the
+    // writes stop, so that the time to acknowledge them is redtail's alone.
     let deadline = Instant::now() + WITHIN;
-    loop {
-        let (acks, master_offset) = replication_offsets(&master);
-        if acks == [master_offset] {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name}: acked {acks:?}, master_repl_offset {master_offset}, {WITHIN:?} after the writes stopped\n\
-             redtail stderr:\n{}",
-            follower.stderr()
-        );
+    while proxy.connections() < CUTS as u64 + 1 {
+        assert!(Instant::now() < deadline, "{name}: no reconnection after the last cut\n{}", follower.stderr());
         std::thread::sleep(Duration::from_millis(20));
     }
+    wait_replica_online(&master);
+    let rounds = writer.stop();
+
+    // Everything written reaches redtail over the last connection.
+    assert_acked_within(&master, Duration::from_secs(2));
     assert_eq!(proxy.connections(), CUTS as u64 + 1, "{name}: one connection per cut, then the last one");
 
     let (status, follower) = follower.terminate();
@@ -210,6 +192,7 @@ fn cuts_then_replay(name: &str, seed: u64) {
     let (full, partial) = (stat("sync_full"), stat("sync_partial_ok"));
     assert!(flushalls >= 1, "{name}: a cut snapshot is followed by a FLUSHALL and a new one");
     assert!(partial >= 5, "{name}: {partial} resumes with +CONTINUE");
+    assert_transferred(&master, transfer);
     let target = Server::start(name);
     pipe_into(&target, &output);
     let v = master.version();
@@ -231,17 +214,43 @@ fn cuts_then_replay(name: &str, seed: u64) {
     );
 }
 
+/// 2.8.17 has no diskless transfer.
+#[test]
+fn redis_2_8() {
+    cuts_then_replay("redis-2.8", Transfer::Disk, 0x5EED_0208);
+}
+
+#[test]
+fn redis_3_2() {
+    cuts_then_replay("redis-3.2", Transfer::Diskless, 0x5EED_0302);
+}
+
 #[test]
 fn redis_5_0() {
-    cuts_then_replay("redis-5.0", 0x5EED_0500);
+    cuts_then_replay("redis-5.0", Transfer::Disk, 0x5EED_0500);
+}
+
+#[test]
+fn redis_6_2() {
+    cuts_then_replay("redis-6.2", Transfer::Diskless, 0x5EED_0602);
 }
 
 #[test]
 fn redis_7_0() {
-    cuts_then_replay("redis-7.0", 0x5EED_0700);
+    cuts_then_replay("redis-7.0", Transfer::Diskless, 0x5EED_0700);
+}
+
+#[test]
+fn redis_7_4() {
+    cuts_then_replay("redis-7.4", Transfer::Disk, 0x5EED_0704);
+}
+
+#[test]
+fn redis_8_2() {
+    cuts_then_replay("redis-8.2", Transfer::Disk, 0x5EED_0802);
 }
 
 #[test]
 fn valkey_9_1() {
-    cuts_then_replay("valkey-9.1", 0x5EED_0901);
+    cuts_then_replay("valkey-9.1", Transfer::Diskless, 0x5EED_0901);
 }

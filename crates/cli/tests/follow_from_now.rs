@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::follow::{ack_and_master_offset, commands, wait_link_up, Follower};
+use std::time::Duration;
+
+use common::follow::{ack_and_master_offset, assert_acked_within, commands, wait_link_up, Follower};
 use testkit::Server;
 
 /// Stops with `signal`, which must end it cleanly (exit 0).
@@ -32,6 +34,8 @@ fn first_event_is_the_next_write(name: &str, signal: &str) {
         events.iter().all(|e| matches!(e["event"].as_str(), Some("sync" | "command"))),
         "nothing but the sync and the write: {events:?}"
     );
+    // Both replicas, the real one and redtail, have acknowledged the write.
+    assert_acked_within(&master, Duration::from_secs(2));
     let (status, follower) = follower.stop_with(signal);
     assert!(status.success(), "SIG{signal}: {status}\n{}", follower.stderr());
 }
@@ -42,8 +46,33 @@ fn redis_2_8() {
 }
 
 #[test]
+fn redis_3_2() {
+    first_event_is_the_next_write("redis-3.2", "TERM");
+}
+
+#[test]
+fn redis_5_0() {
+    first_event_is_the_next_write("redis-5.0", "INT");
+}
+
+#[test]
+fn redis_6_2() {
+    first_event_is_the_next_write("redis-6.2", "TERM");
+}
+
+#[test]
 fn redis_7_0() {
     first_event_is_the_next_write("redis-7.0", "INT");
+}
+
+#[test]
+fn redis_7_4() {
+    first_event_is_the_next_write("redis-7.4", "TERM");
+}
+
+#[test]
+fn redis_8_2() {
+    first_event_is_the_next_write("redis-8.2", "INT");
 }
 
 #[test]

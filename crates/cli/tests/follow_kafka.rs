@@ -12,12 +12,8 @@ use std::time::{Duration, Instant};
 
 use common::follow::{assert_acked_within, Follower, WITHIN};
 use common::writer::BackgroundWriter;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::{Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
+use testkit::kafka_reader::TopicReader;
 use testkit::{Broker, Server};
 
 const TOPIC: &str = "redis-cdc";
@@ -59,53 +55,19 @@ struct Read {
     headers: HashMap<String, String>,
 }
 
-/// Reads every partition from the start with `assign()`, until each has reported its end
-/// (which follows the fetch's high watermark; tansu's ListOffsets one can be stale) and
-/// nothing new has come for 3 s.
+/// Every record of the topic, read to its end (testkit's [`TopicReader`]), with 3 s of
+/// quiet at the end.
 fn read_topic(bootstrap: &str) -> Vec<Read> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "redtail-follow-kafka-test")
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        tpl.add_partition_offset(TOPIC, p, Offset::Beginning).unwrap();
-    }
-    consumer.assign(&tpl).unwrap();
-    let (mut out, mut at_end) = (Vec::new(), std::collections::HashSet::new());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut quiet_since = Instant::now();
-    loop {
-        assert!(Instant::now() < deadline, "reading {TOPIC} did not reach its end in 60 s");
-        match consumer.poll(Duration::from_millis(100)) {
-            Some(Ok(m)) => {
-                quiet_since = Instant::now();
-                at_end.remove(&m.partition());
-                let headers = m.headers().map_or_else(HashMap::new, |h| {
-                    h.iter()
-                        .map(|h| (h.key.to_string(), String::from_utf8_lossy(h.value.unwrap_or(b"")).into_owned()))
-                        .collect()
-                });
-                out.push(Read {
-                    partition: m.partition(),
-                    key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-                    value: serde_json::from_slice(m.payload().unwrap_or_default()).unwrap(),
-                    headers,
-                });
-            }
-            Some(Err(KafkaError::PartitionEOF(p))) => {
-                at_end.insert(p);
-            }
-            Some(Err(e)) => panic!("reading {TOPIC}: {e}"),
-            None => {}
-        }
-        if at_end.len() == PARTITIONS as usize && quiet_since.elapsed() > Duration::from_secs(3) {
-            return out;
-        }
-    }
+    let records = TopicReader::new(bootstrap, TOPIC, PARTITIONS).quiet(Duration::from_secs(3)).read_all();
+    records
+        .into_iter()
+        .map(|c| Read {
+            partition: c.partition,
+            key: c.key.map(|k| String::from_utf8_lossy(&k).into_owned()),
+            value: serde_json::from_slice(&c.value).unwrap(),
+            headers: c.headers,
+        })
+        .collect()
 }
 
 /// (replid, start_offset, end_offset) headers of a command record.

@@ -54,19 +54,7 @@ fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
 /// `redtail verify SOURCE TARGET` finds no difference.
 #[track_caller]
 fn assert_verify_clean(source: &Server, target: &Server) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_redtail"))
-        .args(["verify", &source.url(), &target.url()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "redtail verify {} {}: {:?}\n{}{}",
-        source.name(),
-        target.name(),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::compare::assert_verify_clean(&[&source.url(), &target.url()]);
 }
 
 /// How many `RESTORE`s the server has run (`INFO commandstats`).

@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::follow::{commands, json_lines, write_number, Follower, WITHIN};
+use common::follow::{assert_acked_within, commands, json_lines, write_number, Follower, WITHIN};
 use common::writer::BackgroundWriter;
 use serde_json::Value;
 use testkit::Server;
@@ -88,6 +88,7 @@ fn crash_and_resume(name: &str) {
     });
     let last = writer.stop();
     let events = second.wait_for_events("the last write", |events| writes(events).last().is_some_and(|w| w.0 == last));
+    assert_acked_within(&master, Duration::from_secs(2));
     let (status, second) = second.terminate();
     assert!(status.success(), "{name}: SIGTERM exits 0, got {status}\n{}", second.stderr());
     let after_events = json_lines(&second.output());
@@ -130,8 +131,33 @@ fn redis_2_8() {
 }
 
 #[test]
+fn redis_3_2() {
+    crash_and_resume("redis-3.2");
+}
+
+#[test]
+fn redis_5_0() {
+    crash_and_resume("redis-5.0");
+}
+
+#[test]
+fn redis_6_2() {
+    crash_and_resume("redis-6.2");
+}
+
+#[test]
 fn redis_7_0() {
     crash_and_resume("redis-7.0");
+}
+
+#[test]
+fn redis_7_4() {
+    crash_and_resume("redis-7.4");
+}
+
+#[test]
+fn redis_8_2() {
+    crash_and_resume("redis-8.2");
 }
 
 #[test]

@@ -10,10 +10,12 @@
 
 mod common;
 
-use common::follow::{commands, json_lines, write_number, Follower};
+use std::time::{Duration, Instant};
+
+use common::follow::{assert_acked_within, commands, json_lines, wait_replica_online, write_number, Follower, WITHIN};
 use common::writer::BackgroundWriter;
 use serde_json::Value;
-use testkit::Server;
+use testkit::{Reply, Server};
 
 /// The checkpoint file's `offset`.
 fn checkpoint_offset(path: &std::path::Path) -> u64 {
@@ -78,4 +80,59 @@ fn sigterm_redis_7_0() {
 #[test]
 fn sigint_valkey_9_1() {
     stop_mid_stream_and_resume("valkey-9.1", "INT");
+}
+
+/// The numbers pushed to `key`, in order.
+fn pushed(server: &Server, key: &str) -> Vec<u64> {
+    let Reply::Array(items) = server.cmd_str(&["LRANGE", key, "0", "-1"]) else { panic!("LRANGE {key}") };
+    items.iter().map(|i| i.as_str().and_then(|s| s.parse().ok()).expect("a number")).collect()
+}
+
+#[track_caller]
+fn wait_pushed(server: &Server, key: &str, at_least: usize) {
+    let deadline = Instant::now() + WITHIN;
+    while server.cmd_str(&["LLEN", key]).as_int().unwrap_or(0) < at_least as i64 {
+        assert!(Instant::now() < deadline, "{key}: not {at_least} items on {} within {WITHIN:?}", server.name());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// With a Redis target: SIGTERM in the middle of the stream exits 0 once the target has
+/// answered everything sent, and checkpoints exactly what it applied, so a restart from the
+/// checkpoint neither repeats nor skips a write. The writes are `RPUSH`es of their numbers,
+/// which are not idempotent: a checkpoint behind what the target applied would push numbers
+/// twice, one ahead of it would leave a gap.
+#[test]
+fn sigterm_with_a_redis_target_flushes_it_and_checkpoints() {
+    let master = Server::start("redis-7.0");
+    let target = Server::start("redis-7.0");
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("checkpoint");
+    let cp = checkpoint.to_str().unwrap();
+    let sink = format!("redis://127.0.0.1:{}", target.port());
+
+    let first = Follower::start(&["--sink", &sink, "--checkpoint", cp, &master.url()]);
+    wait_replica_online(&master);
+    let writer = BackgroundWriter::start(master.port(), |client, i| {
+        assert_eq!(client.cmd_str(&["RPUSH", "log", &i.to_string()]).unwrap().as_int(), Some(i as i64 + 1));
+    });
+    wait_pushed(&target, "log", 1000);
+    // The writes go on while it stops.
+    let (status, first) = first.stop_with("TERM");
+    assert!(status.success(), "SIGTERM exits 0, got {status}\n{}", first.stderr());
+    let applied = pushed(&target, "log");
+    assert_eq!(applied, (0..applied.len() as u64).collect::<Vec<_>>(), "the target holds a prefix of the writes");
+
+    let second = Follower::start(&["--sink", &sink, "--checkpoint", cp, "--from", "checkpoint", &master.url()]);
+    wait_pushed(&target, "log", applied.len() + 500);
+    let last = writer.stop();
+    assert_acked_within(&master, Duration::from_secs(10));
+    assert_eq!(pushed(&target, "log"), (0..=last).collect::<Vec<_>>(), "no write twice, none missing");
+    let (status, second) = second.terminate();
+    assert!(status.success(), "{status}\n{}", second.stderr());
+    eprintln!(
+        "stopped after {} writes (checkpoint {}), {last} written in all",
+        applied.len(),
+        checkpoint_offset(&checkpoint)
+    );
 }

@@ -49,6 +49,10 @@ pub fn describe(server: &Server, db: u64, key: &[u8]) -> String {
         other => panic!("unexpected type {other}"),
     }
     .unwrap();
+    let ttls = match (ty.as_str(), &value) {
+        ("hash", Reply::Array(pairs)) if has_field_ttls(server) => field_ttls(&mut c, key, pairs),
+        _ => Vec::new(),
+    };
     let mut items = match value {
         Reply::Array(items) => items.into_iter().map(|i| format!("{i:?}")).collect(),
         other => vec![format!("{other:?}")],
@@ -57,7 +61,11 @@ pub fn describe(server: &Server, db: u64, key: &[u8]) -> String {
         // Unordered replies: compare sorted members, or sorted field/value pairs.
         "set" => items.sort(),
         "hash" => {
-            let mut pairs: Vec<String> = items.chunks(2).map(|p| p.join("=")).collect();
+            let mut pairs: Vec<String> = items
+                .chunks(2)
+                .enumerate()
+                .map(|(i, p)| format!("{}{}", p.join("="), ttls.get(i).map_or("", String::as_str)))
+                .collect();
             pairs.sort();
             items = pairs;
         }
@@ -91,6 +99,34 @@ pub fn describe(server: &Server, db: u64, key: &[u8]) -> String {
     let value = items.join(" ");
     let ttl = c.cmd(&[b"PTTL", key]).unwrap().as_int().unwrap() > 0;
     format!("{ty} ttl={ttl} {value}")
+}
+
+/// Hash field TTLs came in Redis 7.4 and Valkey 9.0.
+pub fn has_field_ttls(server: &Server) -> bool {
+    let v = server.version();
+    match v.product {
+        testkit::Product::Valkey => v.at_least(9, 0, 0),
+        testkit::Product::Redis => v.at_least(7, 4, 0),
+    }
+}
+
+/// The expiry times of a hash's fields (`@<ms>`, or empty for none), in the order of its
+/// `HGETALL` reply `pairs`. Valkey's `DEBUG DIGEST` leaves them out.
+fn field_ttls(c: &mut testkit::Client, key: &[u8], pairs: &[Reply]) -> Vec<String> {
+    let mut args: Vec<&[u8]> = vec![b"HPEXPIRETIME", key, b"FIELDS"];
+    let count = (pairs.len() / 2).to_string();
+    args.push(count.as_bytes());
+    args.extend(pairs.iter().step_by(2).filter_map(Reply::as_bytes));
+    match c.cmd(&args).unwrap() {
+        Reply::Array(times) => times
+            .iter()
+            .map(|t| match t.as_int() {
+                Some(ms) if ms >= 0 => format!("@{ms}"),
+                _ => String::new(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Whether `reply` holds `want` as one of its bulk strings, at any depth.
@@ -148,4 +184,17 @@ pub fn assert_same_key(source: &Server, target: &Server, db: u64, key: &[u8]) {
             &want[common..]
         );
     }
+}
+
+/// `redtail verify ARGS` finds no difference (exit 0).
+#[track_caller]
+pub fn assert_verify_clean(args: &[&str]) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_redtail")).arg("verify").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "redtail verify {args:?}: {:?}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

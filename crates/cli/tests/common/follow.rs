@@ -159,33 +159,42 @@ pub fn write_number(event: &Value) -> Option<u64> {
     event["args"][0].as_str()?.strip_prefix("n:")?.parse().ok()
 }
 
-/// (offset the master's first replica acknowledged, master_repl_offset) from `INFO replication`.
-pub fn ack_and_master_offset(server: &Server) -> (Option<u64>, u64) {
+/// (the offset each replica the master lists has acknowledged, master_repl_offset), from
+/// `INFO replication`.
+pub fn replica_acks(server: &Server) -> (Vec<u64>, u64) {
     let info = server.info("replication");
-    let field = |line: &str, name: &str| -> Option<u64> {
-        line.split(',').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')?.trim().parse().ok())
-    };
-    let ack = info.lines().find(|l| l.starts_with("slave0:")).and_then(|l| field(l, "offset"));
+    let acks = info
+        .lines()
+        .filter(|l| l.starts_with("slave") && l.contains(':') && l.contains("offset="))
+        .filter_map(|l| l.split(',').find_map(|kv| kv.strip_prefix("offset=")?.trim().parse().ok()))
+        .collect();
     let master = info
         .lines()
         .find_map(|l| l.strip_prefix("master_repl_offset:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("{}: no master_repl_offset in {info}", server.name()));
-    (ack, master)
+    (acks, master)
 }
 
-/// Waits (at most `within`) until the master sees its one replica acknowledge everything.
+/// (offset the master's first replica acknowledged, master_repl_offset) from `INFO replication`.
+pub fn ack_and_master_offset(server: &Server) -> (Option<u64>, u64) {
+    let (acks, master) = replica_acks(server);
+    (acks.first().copied(), master)
+}
+
+/// Waits (at most `within`) until the master sees every replica it lists, and at least one,
+/// acknowledge everything.
 #[track_caller]
 pub fn assert_acked_within(server: &Server, within: Duration) {
     let deadline = Instant::now() + within;
     loop {
-        let (ack, master) = ack_and_master_offset(server);
-        if ack == Some(master) {
+        let (acks, master) = replica_acks(server);
+        if !acks.is_empty() && acks.iter().all(|&a| a == master) {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "{}: acked offset {ack:?}, master_repl_offset {master}, {within:?} after the writes stopped",
+            "{}: acked offsets {acks:?}, master_repl_offset {master}, {within:?} after the writes stopped",
             server.name()
         );
         std::thread::sleep(Duration::from_millis(10));
@@ -220,4 +229,13 @@ pub fn proc_status_bytes(pid: u32, field: &str) -> u64 {
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.trim().strip_suffix(" kB")?.parse().ok())
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"));
     kb << 10
+}
+
+/// The `omem` (output buffer bytes) of the master's one replica connection: where the stream
+/// piles up while the follower does not read.
+pub fn replica_omem(master: &Server) -> u64 {
+    // `TYPE slave` is accepted by every version that has TYPE.
+    let list = master.cmd_str(&["CLIENT", "LIST", "TYPE", "slave"]);
+    let text = list.as_str().unwrap().into_owned();
+    text.split_whitespace().find_map(|f| f.strip_prefix("omem=")?.parse().ok()).unwrap_or(0)
 }

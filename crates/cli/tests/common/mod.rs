@@ -5,4 +5,6 @@
 pub mod compare;
 pub mod follow;
 pub mod metrics;
+pub mod tls;
+pub mod transfer;
 pub mod writer;
