@@ -41,6 +41,7 @@ TOOLS_ROOT=${REDTAIL_BENCH_TOOLS:-$HOME/.cache/redtail/bench-tools}
 
 die() { echo "follow-bench: $*" >&2; exit 1; }
 log() { echo "follow-bench: $*" >&2; }
+. "$HERE/common.sh"
 want() { case " $CONSUMERS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 for c in $CONSUMERS; do
@@ -105,8 +106,8 @@ STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 {
   echo "# redtail follow benchmark, $STARTED"
   echo
-  echo "- commit: $(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$REPO" && [ -n "$(git status --porcelain 2>/dev/null)" ] && echo ' (with uncommitted changes)')"
-  echo "- machine: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores; load average $LOAD_BEFORE before, @LOAD_AFTER@ after"
+  commit_line
+  echo "- machine: $(machine); load average $LOAD_BEFORE before, @LOAD_AFTER@ after"
   echo "- master: $("$SERVER" --version | sed 's/ sha=.*//') ($SERVER_NAME), \`--save \"\" --repl-diskless-sync-delay 0\`, flushed before each measurement; the real replica is the same server; $("$REDIS_CLI" --version) and its redis-benchmark"
   echo "- $ROUNDS rounds, consumers alternating within each round (order rotated per round): $CONSUMERS"
   echo "- CPU is utime+stime of the consumer process (/proc/PID/stat) from attached to caught up; peak RSS is its VmHWM; omem and tot-mem are the master's \`CLIENT LIST TYPE replica\`, polled every 50 ms; lag in bytes is \`master_repl_offset\` − the replica's acked offset (INFO replication, same polling), lag in seconds how long ago the master was at the acked offset; acked after: from redis-benchmark's exit until the acked offset equals \`master_repl_offset\` (polled every 5 ms); drained after: until the master's buffer for it and both socket queues are empty"

@@ -37,6 +37,7 @@ read -r -a REDTAIL_ARGS <<<"${MIGRATE_REDTAIL_ARGS:-}"
 
 die() { echo "migrate-bench: $*" >&2; exit 1; }
 log() { echo "migrate-bench: $*" >&2; }
+. "$HERE/common.sh"
 
 # --- prerequisites -----------------------------------------------------------------------------
 [ -f "$DIR/$FILE.rdb" ] && [ -f "$DIR/$FILE.meta" ] || die "no $DIR/$FILE.rdb: run bench/gen-data.sh${1:+ $DIR} first"
@@ -50,16 +51,7 @@ CLI=$(dirname "$SERVER")/redis-cli
 KEYS=$(sed -n 's/^keys=//p' "$DIR/$FILE.meta")
 [ -n "$KEYS" ] || die "$DIR/$FILE.meta has no keys= line: remake it with bench/gen-data.sh"
 
-if [ -n "${REDTAIL_BIN:-}" ]; then
-  REDTAIL=$REDTAIL_BIN
-else
-  log "cargo build --release -p redtail-cli"
-  (cd "$REPO" && cargo build --release -p redtail-cli) || die "redtail does not build (see above)"
-  TARGET_DIR=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-  REDTAIL=$TARGET_DIR/release/redtail
-fi
-[ -x "$REDTAIL" ] || die "no redtail binary at $REDTAIL"
+redtail_binary
 "$REDTAIL" follow --help 2>/dev/null | grep -q -- '--target-flush' || die "$REDTAIL has no --sink redis:// yet"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/redtail-migrate-bench.XXXXXX")
@@ -185,8 +177,8 @@ RESULT=$DIR/results/migrate-$(date +%Y-%m-%d-%H%M%S).md
 {
   echo "# redtail migration benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo
-  echo "- commit: $(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$REPO" && [ -n "$(git status --porcelain 2>/dev/null)" ] && echo ' (with uncommitted changes)')"
-  echo "- machine: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+  commit_line
+  echo "- machine: $(machine); load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
   echo "- data: $FILE.rdb, $(du -h "$DIR/$FILE.rdb" | cut -f1), $KEYS keys; master and targets: $("$SERVER" --version | sed 's/ sha=.*//')"
   echo "- $ROUNDS rounds, alternating; redtail arguments: ${MIGRATE_REDTAIL_ARGS:-(none)}"
   echo
