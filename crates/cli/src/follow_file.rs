@@ -204,8 +204,17 @@ impl FileDelivery {
         Ok(None)
     }
 
+    /// A new stream begins: see [`sink::FileSink::new_stream`]. Without it, a stream whose
+    /// offsets start below the old one's would never be reported delivered.
+    pub fn new_stream(&mut self) -> Result<(), sink::Error> {
+        self.file.0.borrow_mut().new_stream()?;
+        self.reported = 0;
+        Ok(())
+    }
+
     /// The last delivery before a clean stop: whatever the policy, what was written is forced
     /// to disk, so everything handed over is delivered.
+
     pub fn finish(&mut self, handed: Option<u64>) -> Result<Option<u64>, sink::Error> {
         self.file.0.borrow_mut().sync()?;
         self.deliver(handed)

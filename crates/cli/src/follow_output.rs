@@ -61,11 +61,14 @@ impl Delivery {
 
     /// A new stream begins (a full sync, or a continuation after a reconnect): a sink with
     /// records of the previous one in flight settles them first (see
-    /// [`KafkaDelivery::new_stream`]).
+    /// [`KafkaDelivery::new_stream`], [`RedisDelivery::new_stream`]); every sink starts counting
+    /// offsets again from the new stream's.
     pub fn new_stream(&mut self) -> Result<(), sink::Error> {
         match self {
             Delivery::Kafka(k) => k.new_stream(),
-            _ => Ok(()),
+            Delivery::Redis(r) => r.new_stream(),
+            Delivery::File(f) => f.new_stream(),
+            Delivery::Direct => Ok(()),
         }
     }
 }

@@ -86,6 +86,16 @@ impl RedisDelivery {
         Ok(Some(delivered))
     }
 
+    /// A new stream begins (a full sync, or a continuation after a reconnect). Marks of the
+    /// previous stream that the target has not answered yet would otherwise be reported under
+    /// the new replication ID, whose offsets count differently (a restarted master starts
+    /// again near 0): they are waited for, and what they delivered is not reported. What lies
+    /// past the last checkpoint is sent again, or replaced by the full sync: at least once.
+    pub fn new_stream(&mut self) -> Result<(), sink::Error> {
+        self.reported = self.sink.borrow_mut().wait_delivered()?;
+        Ok(())
+    }
+
     /// For a clean stop: marks `handed` and waits (bounded) until the target has answered
     /// everything.
     pub fn finish(&mut self, handed: Option<u64>) -> Result<Option<u64>, sink::Error> {

@@ -159,6 +159,16 @@ impl FileSink {
         self.written = self.written.max(end_offset);
     }
 
+    /// A new stream begins (a full sync, or a continuation after a reconnect): what was
+    /// written is made durable now, and the offsets start over from the new stream's, which
+    /// may count from lower down (a restarted master's new replication ID starts near 0).
+    pub fn new_stream(&mut self) -> Result<(), Error> {
+        self.sync()?;
+        self.written = 0;
+        self.delivered = 0;
+        Ok(())
+    }
+
     /// Forces what was written to disk now, whatever the policy (for a clean stop).
     pub fn sync(&mut self) -> Result<(), Error> {
         if let Some(s) = self.segment.as_mut().filter(|_| self.unsynced) {
