@@ -214,7 +214,6 @@ impl FileDelivery {
 
     /// The last delivery before a clean stop: whatever the policy, what was written is forced
     /// to disk, so everything handed over is delivered.
-
     pub fn finish(&mut self, handed: Option<u64>) -> Result<Option<u64>, sink::Error> {
         self.file.0.borrow_mut().sync()?;
         self.deliver(handed)
