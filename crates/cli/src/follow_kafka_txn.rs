@@ -40,6 +40,10 @@ pub fn from_args(
     let Some(kafka) = kafka else {
         return usage("--kafka-transactional needs --sink kafka://BROKERS/TOPIC");
     };
+    if args.kafka_window.is_some() {
+        // One producer has one open transaction: each burst is committed before the next.
+        return usage("--kafka-window has no effect with --kafka-transactional (each burst is one transaction)");
+    }
     if args.checkpoint.is_some() {
         // Two places for one position would disagree after a crash; Kafka's is the one
         // committed with the records.
@@ -171,6 +175,8 @@ mod tests {
         assert!(err(&["redtail", "follow", "--kafka-checkpoint-topic", "x"]).contains("needs --kafka-transactional"));
         let both = ["redtail", "follow", "--sink=kafka://b/t", "--kafka-transactional", "--checkpoint", "f"];
         assert!(err(&both).contains("leave out --checkpoint"));
+        let window = ["redtail", "follow", "--sink=kafka://b/t", "--kafka-transactional", "--kafka-window", "1mb"];
+        assert!(err(&window).contains("--kafka-window has no effect"));
         let per_db = ["redtail", "follow", "--sink=kafka://b/t-{db}", "--kafka-transactional"];
         assert!(err(&per_db).contains("--kafka-checkpoint-topic NAME"));
         let bad = ["redtail", "follow", "--sink=kafka://b/t", "--kafka-transactional", "--kafka-checkpoint-topic=a b"];
