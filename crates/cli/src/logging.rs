@@ -7,9 +7,11 @@ use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 pub fn init(verbose: u8) {
+    // librdkafka's own log (through the `log` bridge) repeats what the Kafka sink already
+    // reports as warnings, so it shows from -vv on: there, `--kafka-opt debug=…` is readable.
     let level = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,librdkafka=off",
+        1 => "info,librdkafka=off",
         2 => "debug",
         _ => "trace",
     };
