@@ -105,13 +105,14 @@ pub struct Replica {
     pos: Option<Position>,
     /// When the last `REPLCONF ACK` went out, and what it said.
     last_ack: Option<(Instant, u64)>,
-    /// Send the next ACK after the busy interval even if the offset has not moved. The ACK
-    /// sent right after a diskless transfer can reach the master before it has put the replica
-    /// online, which it does only once it has reaped the child that sent the RDB; until then
-    /// `replconfCommand` ignores the ACK (`repl_start_cmd_stream_on_ack` needs
-    /// `SLAVE_STATE_ONLINE`). Without a second ACK soon, the stream would wait for the idle
-    /// one, a second later. Seen with redis 7.0 on loopback.
-    ack_soon: bool,
+    /// How many more ACKs go out after the busy interval even if the offset has not moved.
+    /// The ACK sent right after a diskless transfer can reach the master before it has put the
+    /// replica online, which it does only once it has reaped the child that sent the RDB; until
+    /// then `replconfCommand` ignores the ACK (`repl_start_cmd_stream_on_ack` needs
+    /// `SLAVE_STATE_ONLINE`). Without more ACKs soon, the stream would wait for the idle one, a
+    /// second later. Seen with redis 7.0 on loopback; 3.2 and 5.0 can take longer than one busy
+    /// interval to reap, so they go on until the stream's first bytes arrive (or these run out).
+    ack_soon: u8,
     /// Everything received has been handed out and the master has sent nothing since (the
     /// driver's read would wait): a burst has ended. See [`Replica::input_idle`].
     idle: bool,
@@ -121,6 +122,10 @@ pub struct Replica {
 /// pipelined load the socket runs dry between most reads, and an ACK for each would cost a
 /// write for the replica and a command for the master every few hundred microseconds.
 const BURST_END_ACK_GAP: Duration = Duration::from_millis(10);
+
+/// The ACKs after a diskless transfer sent a busy interval apart until the master streams (see
+/// `Replica::ack_soon`): two seconds at the default interval, then the idle pace.
+const DISKLESS_FAST_ACKS: u8 = 20;
 
 impl Replica {
     /// Starts a handshake on a fresh connection: the first output is `PING`.
@@ -148,7 +153,7 @@ impl Replica {
             replid2: None,
             pos: None,
             last_ack: None,
-            ack_soon: false,
+            ack_soon: 0,
             idle: false,
         };
         replica.transmit(resp::encode_command(&["PING"]));
@@ -170,6 +175,10 @@ impl Replica {
     pub fn mark_received(&mut self, now: Instant) {
         self.last_input_at = now;
         self.idle = false;
+        if matches!(self.state, State::Stream) {
+            // The master is streaming: it has put this replica online.
+            self.ack_soon = 0;
+        }
     }
 
     /// The driver has handed out every output and flushed the handler, and the master has sent
@@ -337,7 +346,7 @@ impl Replica {
         let current = self.pos.as_ref()?.ack_offset();
         let wait = if current != sent && self.idle {
             self.config.ack_busy_interval.min(BURST_END_ACK_GAP)
-        } else if current != sent || self.ack_soon {
+        } else if current != sent || self.ack_soon > 0 {
             self.config.ack_busy_interval
         } else {
             self.config.ack_idle_interval
@@ -351,7 +360,7 @@ impl Replica {
         }
         let offset = self.pos.as_ref()?.ack_offset();
         self.last_ack = Some((now, offset));
-        self.ack_soon = false;
+        self.ack_soon = self.ack_soon.saturating_sub(1);
         Some(Self::ack_frame(offset))
     }
 
@@ -603,7 +612,7 @@ impl Replica {
         self.pos = Some(pos);
         self.state = State::Stream;
         self.last_ack = Some((now, ack));
-        self.ack_soon = ack_now;
+        self.ack_soon = if ack_now { DISKLESS_FAST_ACKS } else { 0 };
         if ack_now {
             self.queue.push_back(Output::Transmit(Self::ack_frame(ack)));
         }

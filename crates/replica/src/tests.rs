@@ -315,17 +315,50 @@ fn fullresync_diskless_with_keepalives() {
     assert_eq!(r.checkpoint(), None);
     r.ack_delivered(0);
     assert_eq!(r.checkpoint(), Some(Checkpoint { replid: id(ID_B), offset: 0, db: None }));
-    // A second one soon (the master starts streaming only after an ACK that arrives once its
-    // save child has ended), then one every second while idle.
+    // More soon (the master starts streaming only after an ACK that arrives once its save
+    // child has ended), one each busy interval until the stream's first bytes come.
     assert_eq!(drain(&mut r, now + Duration::from_millis(99)).unwrap(), vec![]);
     let soon = now + Duration::from_millis(100);
     assert_eq!(drain(&mut r, soon).unwrap(), vec![tx(&["REPLCONF", "ACK", "0"])]);
-    assert_eq!(drain(&mut r, soon + Duration::from_millis(999)).unwrap(), vec![]);
-    assert_eq!(drain(&mut r, now + Duration::from_millis(1100)).unwrap(), vec![tx(&["REPLCONF", "ACK", "0"])]);
+    assert_eq!(drain(&mut r, soon + Duration::from_millis(99)).unwrap(), vec![]);
+    let later = soon + Duration::from_millis(100);
+    assert_eq!(drain(&mut r, later).unwrap(), vec![tx(&["REPLCONF", "ACK", "0"])]);
+    // The stream starts: the master has put the replica online, so the idle pace from now on.
     let select = cmd(&["SELECT", "0"]);
-    r.receive(&select, now);
-    let cmds = commands(drain(&mut r, now + Duration::from_millis(1100)).unwrap());
+    r.receive(&select, later);
+    let cmds = commands(drain(&mut r, later).unwrap());
     assert_eq!((cmds[0].kind, cmds[0].db, cmds[0].start_offset), (CommandKind::Select, Some(0), 0));
+    r.ack_delivered(select.len() as u64);
+    let acked = || tx(&["REPLCONF", "ACK", &select.len().to_string()]);
+    assert_eq!(drain(&mut r, later + Duration::from_millis(100)).unwrap(), vec![acked()], "the offset moved");
+    assert_eq!(drain(&mut r, later + Duration::from_millis(1099)).unwrap(), vec![]);
+    assert_eq!(drain(&mut r, later + Duration::from_millis(1100)).unwrap(), vec![acked()]);
+}
+
+/// With no stream at all after a diskless transfer, the fast ACKs run out and the idle pace
+/// takes over.
+#[test]
+fn fast_acks_after_a_diskless_transfer_are_bounded() {
+    let now = Instant::now();
+    let mut r = handshake(Config::default(), now);
+    r.receive(format!("+FULLRESYNC {ID_B} 0\r\n$EOF:").as_bytes(), now);
+    r.receive(MARK, now);
+    r.receive(b"\r\n", now);
+    r.receive(&tiny_rdb(), now);
+    r.receive(MARK, now);
+    assert!(drain(&mut r, now).unwrap().contains(&tx(&["REPLCONF", "ACK", "0"])));
+    r.ack_delivered(0);
+    let mut at = now;
+    let mut fast = 0;
+    loop {
+        at += Duration::from_millis(100);
+        if drain(&mut r, at).unwrap().is_empty() {
+            break;
+        }
+        fast += 1;
+    }
+    assert_eq!(fast, 20, "one each busy interval, a bounded number of times");
+    assert_eq!(drain(&mut r, at - Duration::from_millis(100) + Duration::from_millis(1000)).unwrap().len(), 1);
 }
 
 #[test]
