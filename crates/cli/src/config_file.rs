@@ -49,6 +49,8 @@ struct ConfigFile {
 struct SourceTable {
     url: Option<String>,
     sources: Option<Vec<String>>,
+    sentinel: Option<Vec<String>>,
+    master_name: Option<String>,
     host: Option<String>,
     port: Option<u16>,
     socket: Option<PathBuf>,
@@ -187,6 +189,8 @@ fn apply_text(text: &str, path: &Path, args: &mut FollowArgs, matches: &ArgMatch
     let s = file.source;
     fill!(url, s.url.map(Some));
     fill!(sources, s.sources);
+    fill!(sentinels, s.sentinel);
+    fill!(master_name, s.master_name.map(Some));
     fill!(host, s.host.map(Some));
     fill!(port, s.port.map(Some));
     fill!(socket, s.socket.map(Some));
@@ -383,6 +387,16 @@ types = ["hash", "zset"]
 [operation]
 verbose = 2
 "#;
+
+    #[test]
+    fn sentinels_come_from_the_source_table() {
+        let text = "[source]\nsentinel = [\"10.0.0.5:26379\", \"10.0.0.6\"]\nmaster_name = \"cache\"\n";
+        let a = run(&[], text).unwrap();
+        assert_eq!(a.sentinels, ["10.0.0.5:26379", "10.0.0.6"]);
+        assert_eq!(a.master_name.as_deref(), Some("cache"));
+        let a = run(&["--sentinel", "h:1", "--master-name", "flag"], text).unwrap();
+        assert_eq!((a.sentinels, a.master_name.as_deref()), (vec!["h:1".to_string()], Some("flag")));
+    }
 
     #[test]
     fn the_file_fills_in_what_the_command_line_leaves_unset() {

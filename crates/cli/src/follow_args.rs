@@ -24,6 +24,27 @@ pub struct FollowArgs {
     #[arg(long = "source", value_name = "URL")]
     pub sources: Vec<String>,
 
+    /// Find the master through these Redis Sentinels (comma-separated or repeated; port 26379
+    /// when left out), asked in turn before every connection, so a failover leads to the
+    /// promoted replica. Needs --master-name; the credential and TLS flags apply to the master.
+    #[arg(long = "sentinel", value_name = "HOST:PORT", value_delimiter = ',', help_heading = "Connection")]
+    pub sentinels: Vec<String>,
+
+    /// The name the sentinels monitor the master under (`sentinel monitor NAME ...`).
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    pub master_name: Option<String>,
+
+    /// The sentinels' own password (their `requirepass`), if they have one; also from
+    /// REDTAIL_SENTINEL_AUTH, which other users cannot see in the process list.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "REDTAIL_SENTINEL_AUTH",
+        hide_env_values = true,
+        help_heading = "Connection"
+    )]
+    pub sentinel_pass: Option<String>,
+
     /// Server hostname (wins over the URL's).
     #[arg(short = 'h', long = "host", value_name = "HOST", help_heading = "Connection")]
     pub host: Option<String>,

@@ -170,6 +170,7 @@ fn source_failure(e: replica::Error) -> Failure {
              (redis://user:password@host), and the ACL user with --user",
         ),
         Connect { .. } | ConnectTimeout { .. } => Some("is the server running and reachable at that address?"),
+        NoSentinel { .. } => Some("are the sentinels running and reachable at the --sentinel addresses?"),
         TlsHandshake { .. } => Some("check --cacert and --sni (or --insecure for a test server)"),
         NowNotCovered { .. } => Some("add --fallback snapshot to start with a full sync instead"),
         UnexpectedReply { .. } | PingRefused { .. } => Some("check that the address is a Redis or Valkey server"),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use event::Filter;
-use replica::{AckPolicy, Auth, Config, ReplId, Session, SessionConfig, Source, SourceOverrides, StartFrom};
+use replica::{AckPolicy, Auth, Config, ReplId, Sentinels, Session, SessionConfig, Source, SourceOverrides, StartFrom};
 use sink::{CheckpointStore, ErrorPolicy, FileConfig, KafkaConfig, RedisConfig};
 
 use crate::exit::Failure;
@@ -84,6 +84,7 @@ impl FollowConfig {
         let mut session = SessionConfig {
             // The URL's /db is a filter (replication carries every db), applied below.
             sources: sources.clone(),
+            sentinels: sentinels(&args)?,
             tls: args.source_tls.options(),
             replica: Config {
                 auth,
@@ -255,6 +256,30 @@ fn sources(args: &FollowArgs) -> Result<Vec<Source>, Failure> {
         sources.push(source);
     }
     Ok(sources)
+}
+
+/// `--sentinel` and `--master-name`, which come together, and instead of any address of the
+/// master: the sentinels name it.
+fn sentinels(args: &FollowArgs) -> Result<Option<Sentinels>, Failure> {
+    let usage = |msg: &str| Failure::Usage(anyhow!("{msg}"));
+    if args.sentinels.is_empty() {
+        if args.master_name.is_some() || args.sentinel_pass.is_some() {
+            return Err(usage("--master-name and --sentinel-pass need --sentinel HOST:PORT"));
+        }
+        return Ok(None);
+    }
+    let Some(name) = &args.master_name else {
+        return Err(usage("--sentinel needs --master-name NAME: the name the sentinels monitor the master under"));
+    };
+    let addressed = args.url.is_some() || args.host.is_some() || args.port.is_some() || args.socket.is_some();
+    if addressed || !args.sources.is_empty() {
+        return Err(usage("--sentinel finds the master: give no URL, -h, -p, -s or --source with it"));
+    }
+    let mut sentinels = Sentinels::parse(&args.sentinels, name).map_err(|e| Failure::Usage(anyhow!(e)))?;
+    for sentinel in &mut sentinels.addresses {
+        sentinel.password = args.sentinel_pass.clone();
+    }
+    Ok(Some(sentinels))
 }
 
 /// The saved checkpoint in the replication crate's form.

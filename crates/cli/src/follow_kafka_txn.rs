@@ -64,6 +64,10 @@ pub fn from_args(
         Failure::Usage(anyhow!("--kafka-checkpoint-topic {checkpoint_topic:?}: not a valid topic name"))
     })?;
     let id = match id.as_str() {
+        // With sentinels the master's address changes on failover; its name does not.
+        "" if !args.sentinels.is_empty() => {
+            format!("redtail:{}:sentinel:{}", kafka.topic, args.master_name.as_deref().unwrap_or_default())
+        }
         "" => default_id(&kafka.topic, sources),
         given => given.to_string(),
     };
@@ -150,6 +154,9 @@ mod tests {
         assert_eq!(m.txn.checkpoint_key, "redtail:cdc:h:7000");
         assert_eq!(m.txn.checkpoint_topic, "cdc.redtail-checkpoints");
         assert!(!m.require_checkpoint);
+        let sentinel = ["redtail", "follow", "--sink", "kafka://b/cdc", "--kafka-transactional", "--sentinel", "s"];
+        let m = mode(&[&sentinel[..], &["--master-name", "cache"]].concat()).unwrap().unwrap();
+        assert_eq!(m.txn.transactional_id, "redtail:cdc:sentinel:cache");
     }
 
     #[test]

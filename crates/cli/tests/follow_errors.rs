@@ -96,6 +96,21 @@ fn usage_errors() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// --sentinel and --master-name come together, and instead of the master's address.
+#[test]
+fn sentinel_usage_errors() {
+    let says = |args: &[&str], text: &str| {
+        let out = follow(args, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(text), "{args:?} says {text:?}: {stderr}");
+    };
+    says(&["--sentinel", "127.0.0.1:26379"], "--master-name");
+    says(&["--master-name", "m"], "need --sentinel");
+    says(&["--sentinel", "127.0.0.1:26379", "--master-name", "m", "-p", "6380"], "give no URL");
+    says(&["--sentinel", "127.0.0.1:notaport", "--master-name", "m"], "127.0.0.1:notaport");
+}
+
 /// `--from checkpoint` with no checkpoint file yet: an error that says what to do, or with
 /// `--fallback snapshot` a full sync.
 #[test]

@@ -6,7 +6,7 @@ mod common;
 
 use common::follow::{commands, Follower};
 use common::tls::{tls_file, tls_server};
-use testkit::Server;
+use testkit::{Sentinel, Server};
 
 #[track_caller]
 fn follows(server: &Server, args: &[&str]) {
@@ -50,4 +50,20 @@ fn sources_are_tried_in_turn() {
     let dead = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
     let dead = format!("redis://127.0.0.1:{dead}");
     follows(&server, &["--source", &dead, "--source", &server.url()]);
+}
+
+/// --sentinel and --master-name: the sentinel names the master, which is followed. (The
+/// failover itself is tested in the replica crate.)
+#[test]
+fn the_sentinel_names_the_master() {
+    let server = Server::start("redis-7.0");
+    let sentinel = Sentinel::start("redis-7.0", "cache", server.port());
+    let dead = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
+    let sentinels = format!("127.0.0.1:{dead},{}", sentinel.address());
+    follows(&server, &["--sentinel", &sentinels, "--master-name", "cache"]);
+
+    // A name the sentinel does not monitor: a clear source error, at once.
+    let mut follower = Follower::start(&["--sentinel", &sentinel.address(), "--master-name", "other"]);
+    assert_eq!(follower.wait().code(), Some(4), "{}", follower.stderr());
+    assert!(follower.stderr().contains("no master named \"other\""), "{}", follower.stderr());
 }

@@ -85,6 +85,15 @@ pub enum Error {
     /// sync: its backlog no longer holds that offset (or it has none yet).
     #[error("cannot start from now: the master answered PSYNC {replid} {} with a full resync (no backlog covers that offset yet, or it moved on); allow a snapshot fallback to start with a full sync", offset + 1)]
     NowNotCovered { replid: crate::ReplId, offset: u64 },
+    #[error("sentinel {sentinel}: {reason}")]
+    SentinelReply { sentinel: String, reason: String },
+    /// No sentinel could say where the master is (down, unreachable, or a bad reply); worth
+    /// asking again later.
+    #[error("no sentinel could say where master {master_name:?} is: {errors}")]
+    NoSentinel { master_name: String, errors: String },
+    /// The sentinels answered, but monitor no master of that name: a configuration mistake.
+    #[error("the sentinels ({sentinels}) monitor no master named {master_name:?} (SENTINEL get-master-addr-by-name answered nil); check --master-name")]
+    UnknownMaster { master_name: String, sentinels: String },
     #[error("gave up after {attempts} failed connection attempts; the last error: {last}")]
     GaveUp { attempts: u32, last: Box<Error> },
 }
@@ -105,6 +114,7 @@ impl Error {
                 | Error::TlsConfig(_)
                 | Error::TlsHandshake { .. }
                 | Error::NowNotCovered { .. }
+                | Error::UnknownMaster { .. }
                 | Error::GaveUp { .. }
         )
     }

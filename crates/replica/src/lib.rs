@@ -40,6 +40,7 @@ mod output;
 mod position;
 #[cfg(feature = "tokio")]
 mod probe;
+mod sentinel;
 #[cfg(feature = "tokio")]
 mod session;
 mod snapshot;
@@ -53,6 +54,7 @@ pub use id::{ReplId, TxId};
 pub use info::ReplicationInfo;
 pub use machine::{Phase, Replica};
 pub use output::{Command, CommandKind, Output, Transmit};
+pub use sentinel::{master_address, Sentinels, DEFAULT_SENTINEL_PORT};
 pub use source::{Address, Source, SourceOverrides, DEFAULT_PORT};
 
 #[cfg(feature = "tokio")]
@@ -60,7 +62,7 @@ pub use connect::{connect, Connection};
 #[cfg(feature = "tokio")]
 pub use driver::Handler;
 #[cfg(feature = "tokio")]
-pub use probe::replication_info;
+pub use probe::{ask_sentinel, replication_info};
 #[cfg(feature = "tokio")]
 pub use session::{Backoff, Session, SessionConfig, StartFrom};
 pub use snapshot::stream_db;

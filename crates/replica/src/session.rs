@@ -11,6 +11,8 @@
 //! - with several sources (a master and its replicas), a reconnection tries each in turn; a
 //!   promoted replica continues the old history with `+CONTINUE` (PSYNC2 keeps the old
 //!   replication ID as its `replid2`).
+//! - with sentinels, every attempt first asks them where the master is, so a failover leads
+//!   to the promoted replica the same way.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use crate::error::Error;
 use crate::machine::Replica;
 use crate::output::Output;
 use crate::probe;
+use crate::sentinel::Sentinels;
 use crate::source::Source;
 use crate::tls::TlsOptions;
 
@@ -71,6 +74,9 @@ impl Backoff {
 pub struct SessionConfig {
     /// The master first, then any replicas to fail over to; tried in turn on reconnection.
     pub sources: Vec<Source>,
+    /// Ask these sentinels before each attempt where the master is; the sources then only
+    /// give the credentials and TLS for the master (their addresses are replaced).
+    pub sentinels: Option<Sentinels>,
     /// Used for sources that ask for TLS.
     pub tls: TlsOptions,
     /// The state machine's settings. `auth` applies to sources that carry no password of
@@ -88,6 +94,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
             sources: vec![Source::default()],
+            sentinels: None,
             tls: TlsOptions::default(),
             replica: Config::default(),
             start: StartFrom::Snapshot,
@@ -154,12 +161,15 @@ impl Session {
     pub async fn run<H: Handler + ?Sized>(&mut self, handler: &mut H) -> Result<Infallible, DriverError<H::Error>> {
         loop {
             let index = self.next_source % self.config.sources.len();
-            let source = self.config.sources[index].clone();
+            let mut source = self.config.sources[index].clone();
             self.progress.streaming = false;
-            let err = match self.attempt(&source, handler).await {
-                Err(DriverError::Handler(e)) => return Err(DriverError::Handler(e)),
-                Err(DriverError::Replication(e)) => e,
-                Err(DriverError::Io(e)) => Error::Io { address: source.address.to_string(), source: e.into() },
+            let err = match self.locate(&mut source).await {
+                Err(e) => e,
+                Ok(()) => match self.attempt(&source, handler).await {
+                    Err(DriverError::Handler(e)) => return Err(DriverError::Handler(e)),
+                    Err(DriverError::Replication(e)) => e,
+                    Err(DriverError::Io(e)) => Error::Io { address: source.address.to_string(), source: e.into() },
+                },
             };
             if !err.is_retryable() {
                 tracing::error!(source = %source, error = %err, "cannot follow");
@@ -188,6 +198,39 @@ impl Session {
             );
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// With sentinels: asks them in turn where the master is and points `source` there. A
+    /// sentinel that cannot answer is skipped; when none knows the master's name, retrying
+    /// will not help.
+    async fn locate(&self, source: &mut Source) -> Result<(), Error> {
+        let Some(sentinels) = &self.config.sentinels else { return Ok(()) };
+        let mut errors = Vec::new();
+        let mut unknown = Vec::new();
+        for sentinel in &sentinels.addresses {
+            let answer = match connect(sentinel, None, self.config.connect_timeout).await {
+                Ok(mut conn) => probe::ask_sentinel(&mut conn, sentinels, sentinel, self.config.connect_timeout).await,
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(Some(address)) => {
+                    tracing::info!(sentinel = %sentinel.address, master = %address, name = %sentinels.master_name, "the sentinel named the master");
+                    source.address = address;
+                    return Ok(());
+                }
+                Ok(None) => unknown.push(sentinel.address.to_string()),
+                Err(e) => {
+                    tracing::warn!(sentinel = %sentinel.address, error = %e, "sentinel did not answer");
+                    errors.push(format!("{}: {e}", sentinel.address));
+                }
+            }
+        }
+        let master_name = sentinels.master_name.clone();
+        if errors.is_empty() {
+            return Err(Error::UnknownMaster { master_name, sentinels: unknown.join(", ") });
+        }
+        errors.extend(unknown.iter().map(|s| format!("{s}: no master of that name")));
+        Err(Error::NoSentinel { master_name, errors: errors.join("; ") })
     }
 
     /// One connection, from connect to failure.

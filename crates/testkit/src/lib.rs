@@ -26,6 +26,7 @@ mod proxy;
 pub mod rdb_writer;
 mod resp_text;
 mod s3;
+mod sentinel;
 mod server;
 mod tansu;
 mod version;
@@ -37,6 +38,7 @@ pub use install::{install_hint, installation, require_tool, servers_dir, Install
 pub use proxy::{Direction, FaultProxy};
 pub use resp_text::parse_resp;
 pub use s3::S3Store;
+pub use sentinel::Sentinel;
 pub use server::{Server, ServerBuilder};
 pub use tansu::{Broker, BrokerBuilder};
 pub use version::{Product, Version};

@@ -2,10 +2,9 @@
 //! is the one storage of the installed tansu that outlives the broker process. Killed when
 //! dropped.
 
-use std::fs::File;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -37,15 +36,9 @@ impl S3Store {
         let dir = tempfile::Builder::new().prefix("redtail-s3-").tempdir().map_err(Error::io("create temp dir"))?;
         let port = free_port()?;
         let log_path = dir.path().join("moto.log");
-        let log = File::create(&log_path).map_err(Error::io("create S3 server log"))?;
-        let child = std::process::Command::new(&binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(Error::io("clone log handle"))?)
-            .stderr(log)
-            .spawn()
-            .map_err(|source| Error::Spawn { binary: binary.clone(), source })?;
+        let mut cmd = std::process::Command::new(&binary);
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        let child = crate::server::spawn_logged(cmd, dir.path(), &log_path)?;
         let mut store = S3Store { child, port, _dir: dir };
         let started = Instant::now();
         // The bucket is created with a plain unsigned PUT, which moto accepts; its 200 is also

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -72,15 +72,9 @@ impl ServerBuilder {
         }
         let port = free_port()?;
         let log_path = dir.path().join("server.log");
-        let log = File::create(&log_path).map_err(Error::io("create server log"))?;
         let mut cmd = install.command(binary);
-        cmd.args(default_args(port, dir.path(), version))
-            .args(&self.args)
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(Error::io("clone log handle"))?)
-            .stderr(log);
-        let child = cmd.spawn().map_err(|source| Error::Spawn { binary: binary.to_path_buf(), source })?;
+        cmd.args(default_args(port, dir.path(), version)).args(&self.args);
+        let child = spawn_logged(cmd, dir.path(), &log_path)?;
         let mut server =
             Server { name: self.name.clone(), child, port, rdb_path, log_path, dir, version, client: Mutex::new(None) };
         server.wait_ready()?;
@@ -205,28 +199,47 @@ impl Server {
     }
 
     fn wait_ready(&mut self) -> Result<(), Error> {
-        let started = Instant::now();
-        let not_ready =
-            |server: &Server, reason: String| Error::NotReady { name: server.name.clone(), reason, log: server.log() };
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(not_ready(self, format!("exited with {status}")));
-            }
-            if let Ok(mut client) = Client::connect(self.port) {
-                match client.cmd_str(&["PING"]) {
-                    Ok(Reply::Status(s)) if s == "PONG" => {
-                        *self.client.get_mut().unwrap_or_else(|p| p.into_inner()) = Some(client);
-                        return Ok(());
-                    }
-                    // -LOADING while it reads a dump; keep waiting.
-                    Ok(_) | Err(_) => {}
-                }
-            }
-            if started.elapsed() > READY_TIMEOUT {
-                return Err(not_ready(self, format!("no PONG on port {} within {READY_TIMEOUT:?}", self.port)));
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let client = wait_for_pong(&self.name, &mut self.child, self.port, &self.log_path)?;
+        *self.client.get_mut().unwrap_or_else(|p| p.into_inner()) = Some(client);
+        Ok(())
+    }
+}
+
+/// Starts `cmd` in `dir` with no input and its output in a new log file at `log_path`.
+pub(crate) fn spawn_logged(mut cmd: Command, dir: &Path, log_path: &Path) -> Result<Child, Error> {
+    let log = File::create(log_path).map_err(Error::io(format!("create {}", log_path.display())))?;
+    cmd.current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(Error::io("clone log handle"))?)
+        .stderr(log)
+        .spawn()
+        .map_err(|source| Error::Spawn { binary: PathBuf::from(cmd.get_program()), source })
+}
+
+/// Waits until the process answers PING on `port` (it may say -LOADING first) and returns that
+/// connection; fails with its log if it exits or stays silent too long.
+pub(crate) fn wait_for_pong(name: &str, child: &mut Child, port: u16, log_path: &Path) -> Result<Client, Error> {
+    let started = Instant::now();
+    let not_ready = |reason: String| Error::NotReady {
+        name: name.to_string(),
+        reason,
+        log: std::fs::read_to_string(log_path).unwrap_or_default(),
+    };
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(not_ready(format!("exited with {status}")));
         }
+        if let Ok(mut client) = Client::connect(port) {
+            match client.cmd_str(&["PING"]) {
+                Ok(Reply::Status(s)) if s == "PONG" => return Ok(client),
+                // -LOADING while it reads a dump; keep waiting.
+                Ok(_) | Err(_) => {}
+            }
+        }
+        if started.elapsed() > READY_TIMEOUT {
+            return Err(not_ready(format!("no PONG on port {port} within {READY_TIMEOUT:?}")));
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
