@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::compare::digest;
-use common::follow::{assert_acked_within, json_lines, wait_replica_online, write_number, Follower, WITHIN};
+use common::follow::{
+    assert_acked_within, json_lines, saved_checkpoint, wait_replica_online, write_number, Follower, WITHIN,
+};
 use common::writer::BackgroundWriter;
 use serde_json::Value;
 use testkit::Server;
@@ -167,8 +169,7 @@ fn rotated_json_files_hold_every_write_in_order() {
 
 /// The checkpoint file's offset.
 fn checkpoint_offset(path: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(path).ok()?;
-    text.lines().find_map(|l| l.strip_prefix("offset ")?.parse().ok())
+    saved_checkpoint(path).map(|c| c.offset)
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::follow::{assert_acked_within, Follower, WITHIN};
+use common::follow::{assert_acked_within, saved_checkpoint, Follower, WITHIN};
 use common::writer::BackgroundWriter;
 use serde_json::Value;
 use testkit::kafka_reader::TopicReader;
@@ -31,8 +31,7 @@ fn start_writer(port: u16) -> BackgroundWriter {
 
 /// The checkpoint file's offset (0 while there is none).
 fn checkpoint_offset(path: &Path) -> u64 {
-    let Ok(text) = std::fs::read_to_string(path) else { return 0 };
-    text.lines().find_map(|l| l.strip_prefix("offset ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    saved_checkpoint(path).map_or(0, |c| c.offset)
 }
 
 #[track_caller]

@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::time::Instant;
 
-use common::follow::{wait_replica_online, Follower, WITHIN};
+use common::follow::{saved_checkpoint, wait_replica_online, Follower, WITHIN};
 use testkit::{FaultProxy, Server};
 
 /// `master_replid` and `master_repl_offset` from the server's own `INFO replication`.
@@ -22,21 +22,14 @@ fn history(server: &Server) -> (String, u64) {
     (field("master_replid"), field("master_repl_offset").parse().unwrap())
 }
 
-/// The checkpoint file's replid and offset, once it exists.
-fn checkpoint(path: &Path) -> Option<(String, u64)> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let field = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')).map(str::to_string);
-    Some((field("replid")?, field("offset")?.parse().ok()?))
-}
-
 /// Waits until the checkpoint names `replid` at `offset` or later (the master's pings may
 /// come after `offset` was read).
 #[track_caller]
 fn wait_checkpoint(path: &Path, want: &(String, u64), follower: &Follower) {
     let deadline = Instant::now() + WITHIN;
     loop {
-        let seen = checkpoint(path);
-        if seen.as_ref().is_some_and(|(replid, offset)| *replid == want.0 && *offset >= want.1) {
+        let seen = saved_checkpoint(path);
+        if seen.as_ref().is_some_and(|c| c.replid == want.0 && c.offset >= want.1) {
             return;
         }
         assert!(

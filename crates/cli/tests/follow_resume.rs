@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::follow::{assert_acked_within, commands, json_lines, write_number, Follower, WITHIN};
+use common::follow::{assert_acked_within, commands, json_lines, saved_checkpoint, write_number, Follower, WITHIN};
 use common::writer::BackgroundWriter;
 use serde_json::Value;
 use testkit::Server;
@@ -26,11 +26,8 @@ fn start_writer(port: u16) -> BackgroundWriter {
 
 /// The checkpoint file's `offset` and `db` lines.
 fn read_checkpoint(path: &std::path::Path) -> (u64, String) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let field = |name: &str| {
-        text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')).map(str::to_string).unwrap_or_default()
-    };
-    (field("offset").parse().unwrap(), field("db"))
+    let saved = saved_checkpoint(path).expect("a checkpoint file");
+    (saved.offset, saved.db)
 }
 
 /// (write number, replid, start, end) of each numbered write among the events.

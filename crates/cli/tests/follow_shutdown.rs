@@ -12,15 +12,16 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::follow::{assert_acked_within, commands, json_lines, wait_replica_online, write_number, Follower, WITHIN};
+use common::follow::{
+    assert_acked_within, commands, json_lines, saved_checkpoint, wait_replica_online, write_number, Follower, WITHIN,
+};
 use common::writer::BackgroundWriter;
 use serde_json::Value;
 use testkit::{Reply, Server};
 
 /// The checkpoint file's `offset`.
 fn checkpoint_offset(path: &std::path::Path) -> u64 {
-    let text = std::fs::read_to_string(path).unwrap();
-    text.lines().find_map(|l| l.strip_prefix("offset ")?.parse().ok()).unwrap_or_else(|| panic!("{text}"))
+    saved_checkpoint(path).expect("a checkpoint file").offset
 }
 
 /// (write number, start, end) of each command event, which must all be numbered writes.

@@ -239,3 +239,27 @@ pub fn replica_omem(master: &Server) -> u64 {
     let text = list.as_str().unwrap().into_owned();
     text.split_whitespace().find_map(|f| f.strip_prefix("omem=")?.parse().ok()).unwrap_or(0)
 }
+
+/// A checkpoint file as its text form reads (`replid`, `offset` and `db` lines), parsed here
+/// rather than by the sink's own loader, so that the tests read it independently of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedCheckpoint {
+    pub replid: String,
+    pub offset: u64,
+    /// As written: a number, or empty when the db is not known.
+    pub db: String,
+}
+
+/// The checkpoint file at `path`; `None` while there is none. It is replaced by a rename, so
+/// a reader never sees half of one.
+pub fn saved_checkpoint(path: &Path) -> Option<SavedCheckpoint> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let field =
+        |name: &str| text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')).map(|v| v.trim().to_string());
+    let offset = field("offset").map(|v| v.parse().unwrap_or_else(|_| panic!("offset in {text}")));
+    Some(SavedCheckpoint {
+        replid: field("replid").unwrap_or_else(|| panic!("no replid in {text}")),
+        offset: offset.unwrap_or_else(|| panic!("no offset in {text}")),
+        db: field("db").unwrap_or_default(),
+    })
+}
