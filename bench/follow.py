@@ -6,7 +6,7 @@ Starts a master on a free loopback port, then for every round, workload and cons
 consumer to the (emptied) master, drives a redis-benchmark load, and measures the consumer's CPU
 time, the master's output buffer and lag for it, the time until the master sees the final offset
 acknowledged, the consumer's peak RSS and the master's throughput. Then a latency phase: redtail
-and the redis-event consumer attached at the same time, a writer at a fixed rate, and for each
+and the redis-event consumer both attached, a writer at a fixed rate, and for each
 consumer the time from a write being sent to its line coming out. Writes a markdown report.
 
 Standard library only (a few lines of RESP below), so that nothing needs installing.
@@ -547,15 +547,22 @@ def fmt_line(res):
 # --- latency -------------------------------------------------------------------------------------
 
 def latency_phase(cfg, master_srv, master, round_no):
-    """redtail and the redis-event consumer attached together; a writer at a fixed rate."""
+    """redtail and the redis-event consumer attached one after the other (see below), both following
+    the master while a writer sets keys at a fixed rate."""
     master.call("FLUSHALL", "SYNC")
     me = os.path.abspath(__file__)
     url = f"redis://127.0.0.1:{master_srv.port}"
     pipes = []
     consumers = [("redtail", [cfg.redtail, "follow", url, "--format", "json"]),
                  ("redis-event", [cfg.redis_event, "127.0.0.1", str(master_srv.port)])]
-    # The master writes to its replicas in the order they attached, so the first one gets each
-    # write a little earlier: the order alternates per round to cancel that out.
+    # Which consumer the master writes to first matters: of two replicas fed by one write, the
+    # one written to first is woken first and on this 2-core machine runs at once, while the
+    # other waits in the run queue behind the master for some 30 µs (`perf sched timehist`
+    # shows it). Redis 7.0 writes to the replica that attached *last* first (feeding the
+    # replicas in attach order puts each at the head of its pending-write list). So the
+    # consumers attach one at a time, each waited for until the master lists it online, and
+    # the order alternates per round. (Started together, redtail reached PSYNC first in every
+    # round, whichever was launched first, and so always got the later wake-up.)
     if round_no % 2 == 0:
         consumers.reverse()
     for name, args in consumers:
@@ -566,19 +573,7 @@ def latency_phase(cfg, master_srv, master, round_no):
         p1.stdout.close()
         err.close()
         pipes.append((name, p1, p2, out))
-    # Both online, and both acked the master's offset (redis-event acks once a second).
-    deadline = time.monotonic() + 30
-    while True:
-        info = info_fields(master.call("INFO", "replication"))
-        reps = [x for x in replicas_of(info) if x.get("state") == "online"]
-        if len(reps) == 2 and all(int(x["offset"]) == int(info["master_repl_offset"]) for x in reps):
-            break
-        for name, p1, _, _ in pipes:
-            if p1.poll() is not None:
-                die(f"{name} exited before the latency run (status {p1.returncode})")
-        if time.monotonic() > deadline:
-            die("the latency run's consumers did not attach within 30 s")
-        time.sleep(0.05)
+        wait_online(master, pipes)
     sent_path = os.path.join(cfg.work, f"lat-sent-{round_no}.json")
     w = subprocess.run([sys.executable, me, "--send", str(master_srv.port), str(cfg.lat_rate),
                         str(cfg.lat_seconds), sent_path])
@@ -591,12 +586,29 @@ def latency_phase(cfg, master_srv, master, round_no):
         p2.wait()
     with open(sent_path) as f:
         sent = json.load(f)
-    out = {"sent": sent["count"], "achieved_rate": sent["rate"]}
+    out = {"sent": sent["count"], "achieved_rate": sent["rate"], "attached": [name for name, *_ in pipes]}
     for name, _, _, path in pipes:
         with open(path) as f:
             out[name] = json.load(f)["lat_ns"]
     wait_detached(master)
     return out
+
+
+def wait_online(master, pipes):
+    """Until the master lists one online replica per consumer in `pipes`, each acked up to the
+    master's offset (redis-event acks once a second)."""
+    deadline = time.monotonic() + 30
+    while True:
+        info = info_fields(master.call("INFO", "replication"))
+        reps = [x for x in replicas_of(info) if x.get("state") == "online"]
+        if len(reps) == len(pipes) and all(int(x["offset"]) == int(info["master_repl_offset"]) for x in reps):
+            return
+        for name, p1, _, _ in pipes:
+            if p1.poll() is not None:
+                die(f"{name} exited before the latency run (status {p1.returncode})")
+        if time.monotonic() > deadline:
+            die("the latency run's consumers did not attach within 30 s")
+        time.sleep(0.05)
 
 
 def recv_main(out_path):
@@ -749,7 +761,7 @@ def report(cfg, results, latency, header):
     lat_stats = {}
     if latency:
         L.append(f"## Latency: write on the master → its JSON line, {cfg.lat_rate:,} writes/s for {cfg.lat_seconds:g} s, "
-                 f"both consumers attached at once (which attaches first alternates per round), {len(latency)} round(s)")
+                 f"both consumers attached (one after the other, which first alternating per round), {len(latency)} round(s)")
         L.append("")
         sent = sum(x["sent"] for x in latency)
         rate = median([x["achieved_rate"] for x in latency])
@@ -873,12 +885,14 @@ def main():
             log(f"latency round {rnd}/{cfg.lat_rounds}: {cfg.lat_rate}/s for {cfg.lat_seconds:g} s")
             lat = latency_phase(cfg, master_srv, master, rnd)
             latency.append(lat)
+            log(f"  attached {lat['attached'][0]} first, so the master wrote to {lat['attached'][1]} first")
             for name in ("redtail", "redis-event"):
                 v = lat[name]
                 log(f"  {name:<12} {len(v)} lines, p50 {pct(v, 50) / 1e6:.3f} ms, p99 {pct(v, 99) / 1e6:.3f} ms, "
                     f"max {max(v) / 1e6:.3f} ms" if v else f"  {name}: no lines")
             with open(cfg.raw, "a") as fo:
                 fo.write(json.dumps({"latency_round": rnd, "sent": lat["sent"], "rate": lat["achieved_rate"],
+                                     "attached": lat["attached"],
                                      **{k: {"p50": pct(lat[k], 50), "p99": pct(lat[k], 99), "max": maxn(lat[k]),
                                             "n": len(lat[k])} for k in ("redtail", "redis-event")}}) + "\n")
     finally:
