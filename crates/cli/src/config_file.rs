@@ -149,6 +149,7 @@ struct FilterTable {
 struct OperationTable {
     metrics_addr: Option<String>,
     verbose: Option<u8>,
+    sched_slice_us: Option<Spanned<u64>>,
 }
 
 /// Reads `path` and fills in `args` where `matches` (the command line they came from) left
@@ -262,6 +263,10 @@ fn apply_text(text: &str, path: &Path, args: &mut FollowArgs, matches: &ArgMatch
     let o = file.operation;
     fill!(metrics_addr, o.metrics_addr.map(Some));
     fill!(verbose, o.verbose);
+    fill!(
+        sched_slice_us,
+        o.sched_slice_us.map(|v| values.at_most(v, 100_000, "[operation] sched_slice_us")).transpose()?
+    );
     Ok(())
 }
 
@@ -302,6 +307,13 @@ impl Values<'_> {
     fn at_least_one<T: Copy + PartialOrd + From<u8>>(&self, v: Spanned<T>, key: &str) -> Result<T, Failure> {
         if *v.get_ref() < T::from(1) {
             return Err(self.error(v.span(), format!("{key} must be at least 1")));
+        }
+        Ok(*v.get_ref())
+    }
+
+    fn at_most(&self, v: Spanned<u64>, max: u64, key: &str) -> Result<u64, Failure> {
+        if *v.get_ref() > max {
+            return Err(self.error(v.span(), format!("{key} must be at most {max}")));
         }
         Ok(*v.get_ref())
     }
@@ -527,6 +539,7 @@ target_sni = "new.internal"
         assert_eq!(a.rotate_size, Some(256 << 20));
         assert_eq!(a.exclude_commands, ["expire"]);
         assert_eq!(a.metrics_addr.as_deref(), Some("127.0.0.1:9121"));
+        assert_eq!(a.sched_slice_us, 200);
         assert!(a.source_auth.password.is_some());
     }
 
@@ -549,5 +562,8 @@ target_sni = "new.internal"
 
         let err = run(&[], "[position]\nack_interval_ms = 0\n").unwrap_err();
         assert!(err.contains("line 2") && err.contains("at least 1"), "{err}");
+
+        let err = run(&[], "[operation]\nsched_slice_us = 100001\n").unwrap_err();
+        assert!(err.contains("line 2") && err.contains("[operation] sched_slice_us must be at most 100000"), "{err}");
     }
 }

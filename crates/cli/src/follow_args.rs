@@ -222,6 +222,13 @@ pub struct FollowArgs {
     #[arg(long, value_name = "HOST:PORT", help_heading = "Operation")]
     pub metrics_addr: Option<String>,
 
+    /// Ask Linux (6.12 or newer) for a scheduler time slice of US microseconds, so that redtail
+    /// runs as soon as the master's data arrives instead of queueing behind busier processes on
+    /// its CPU; its share of the CPU stays the same. 0 keeps the kernel's default (the kernel
+    /// raises anything below 100 to 100).
+    #[arg(long, value_name = "US", default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=100_000), help_heading = "Operation")]
+    pub sched_slice_us: u64,
+
     /// Read settings from this TOML file (docs/config.md); flags given here win over it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -20,6 +20,7 @@ use crate::follow_output::Delivery;
 use crate::metrics::Metrics;
 use crate::{
     config_file, follow_file, follow_kafka_txn, follow_output, follow_redis, logging, metrics_http, metrics_kafka,
+    sched_slice,
 };
 
 /// `matches` are the command line `args` came from: with `--config`, they tell which flags
@@ -30,6 +31,14 @@ pub fn run(mut args: FollowArgs, matches: Option<&clap::ArgMatches>) -> Result<(
     }
     logging::init(args.verbose);
     let config = FollowConfig::from_args(args)?;
+    // Before the runtime starts: it runs on this thread, and threads started later inherit it.
+    if let Some(slice) = config.sched_slice {
+        match sched_slice::request(slice) {
+            Ok(outcome) => tracing::debug!(?slice, ?outcome, "scheduler slice"),
+            // Only latency is at stake; say why at the level a user looking into it would use.
+            Err(e) => tracing::info!(?slice, error = %e, "could not ask for a shorter scheduler slice"),
+        }
+    }
     // One thread: the handler writes synchronously, and the connection is one socket.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -37,6 +37,8 @@ pub struct FollowConfig {
     pub snapshot_by_restore: bool,
     /// `--metrics-addr`: where to serve Prometheus metrics.
     pub metrics_addr: Option<String>,
+    /// `--sched-slice-us`: the scheduler slice to ask for; `None` keeps the kernel's.
+    pub sched_slice: Option<Duration>,
 }
 
 impl FollowConfig {
@@ -133,6 +135,7 @@ impl FollowConfig {
             target_flush: args.target_flush,
             snapshot_by_restore,
             metrics_addr: args.metrics_addr,
+            sched_slice: (args.sched_slice_us > 0).then(|| Duration::from_micros(args.sched_slice_us)),
         })
     }
 

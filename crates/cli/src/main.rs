@@ -29,6 +29,7 @@ mod metrics_kafka;
 mod metrics_lag;
 mod progress;
 mod rdb_cmd;
+mod sched_slice;
 #[cfg(test)]
 mod test_support;
 mod verify_args;
