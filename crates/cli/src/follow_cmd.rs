@@ -180,6 +180,7 @@ fn source_failure(e: replica::Error) -> Failure {
         ),
         Connect { .. } | ConnectTimeout { .. } => Some("is the server running and reachable at that address?"),
         NoSentinel { .. } => Some("are the sentinels running and reachable at the --sentinel addresses?"),
+        SentinelAuth { .. } => Some("give the sentinels' password with --sentinel-pass or REDTAIL_SENTINEL_AUTH"),
         TlsHandshake { .. } => Some("check --cacert and --sni (or --insecure for a test server)"),
         NowNotCovered { .. } => Some("add --fallback snapshot to start with a full sync instead"),
         UnexpectedReply { .. } | PingRefused { .. } => Some("check that the address is a Redis or Valkey server"),

@@ -67,3 +67,24 @@ fn the_sentinel_names_the_master() {
     assert_eq!(follower.wait().code(), Some(4), "{}", follower.stderr());
     assert!(follower.stderr().contains("no master named \"other\""), "{}", follower.stderr());
 }
+
+/// --sentinel-pass: a sentinel with a password is asked after AUTH. Without the password, or
+/// with a wrong one, a clear source error at once (retrying cannot fix it), naming the
+/// sentinel and the flag, and never the password.
+#[test]
+fn a_sentinel_with_a_password() {
+    let server = Server::start("redis-7.0");
+    let sentinel = Sentinel::start("redis-7.0", "cache", server.port());
+    sentinel.require_password("s3cret-sentinel");
+    let sentinels = sentinel.address();
+    follows(&server, &["--sentinel", &sentinels, "--master-name", "cache", "--sentinel-pass", "s3cret-sentinel"]);
+
+    for wrong in [&["--sentinel-pass", "not-it"][..], &[]] {
+        let mut follower = Follower::start(&[&["--sentinel", &sentinels, "--master-name", "cache"], wrong].concat());
+        assert_eq!(follower.wait().code(), Some(4), "{wrong:?}: {}", follower.stderr());
+        let stderr = follower.stderr();
+        assert!(stderr.contains(&format!("sentinel {sentinels} refused us")), "{wrong:?}: {stderr}");
+        assert!(stderr.contains("--sentinel-pass"), "{wrong:?}: {stderr}");
+        assert!(!stderr.contains("not-it"), "the password is never shown: {stderr}");
+    }
+}

@@ -91,6 +91,10 @@ pub enum Error {
     /// asking again later.
     #[error("no sentinel could say where master {master_name:?} is: {errors}")]
     NoSentinel { master_name: String, errors: String },
+    /// A sentinel wants a password it was not given, or refused the one it was: with every
+    /// sentinel that answered saying so, a configuration mistake.
+    #[error("sentinel {sentinel} refused us: {reply:?} (a missing or wrong sentinel password)")]
+    SentinelAuth { sentinel: String, reply: String },
     /// The sentinels answered, but monitor no master of that name: a configuration mistake.
     #[error("the sentinels ({sentinels}) monitor no master named {master_name:?} (SENTINEL get-master-addr-by-name answered nil); check --master-name")]
     UnknownMaster { master_name: String, sentinels: String },
@@ -115,6 +119,7 @@ impl Error {
                 | Error::TlsHandshake { .. }
                 | Error::NowNotCovered { .. }
                 | Error::UnknownMaster { .. }
+                | Error::SentinelAuth { .. }
                 | Error::GaveUp { .. }
         )
     }

@@ -66,12 +66,22 @@ where
     let exchange = async {
         let mut decoder = resp::Decoder::default();
         let mut buf = BytesMut::with_capacity(1024);
-        authenticate(stream, sentinel.auth().as_ref(), &mut decoder, &mut buf, address).await?;
+        let refused = |reply: String| Error::SentinelAuth { sentinel: address.to_string(), reply };
+        match authenticate(stream, sentinel.auth().as_ref(), &mut decoder, &mut buf, address).await {
+            Err(Error::Auth { reply, .. }) => return Err(refused(reply)),
+            other => other?,
+        }
         stream
             .write_all(&sentinels.query())
             .await
             .map_err(|e| Error::Io { address: address.into(), source: e.into() })?;
         let reply = read_frame(stream, &mut decoder, &mut buf, address, "SENTINEL get-master-addr-by-name").await?;
+        if let Frame::Error(e) = &reply {
+            let e = String::from_utf8_lossy(e);
+            if handshake::needs_auth(&e) {
+                return Err(refused(e.into_owned()));
+            }
+        }
         sentinel::master_address(&reply)
             .map_err(|reason| Error::SentinelReply { sentinel: address.to_string(), reason })
     };

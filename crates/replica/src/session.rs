@@ -163,16 +163,23 @@ impl Session {
             let index = self.next_source % self.config.sources.len();
             let mut source = self.config.sources[index].clone();
             self.progress.streaming = false;
-            let err = match self.locate(&mut source).await {
-                Err(e) => e,
+            let (err, located) = match self.locate(&mut source).await {
+                Err(e) => (e, false),
                 Ok(()) => match self.attempt(&source, handler).await {
                     Err(DriverError::Handler(e)) => return Err(DriverError::Handler(e)),
-                    Err(DriverError::Replication(e)) => e,
-                    Err(DriverError::Io(e)) => Error::Io { address: source.address.to_string(), source: e.into() },
+                    Err(DriverError::Replication(e)) => (e, true),
+                    Err(DriverError::Io(e)) => {
+                        (Error::Io { address: source.address.to_string(), source: e.into() }, true)
+                    }
                 },
             };
+            // Until a sentinel has named the master, the source's address is only a template.
+            let shown = match &self.config.sentinels {
+                Some(s) if !located => format!("master {:?} (through the sentinels)", s.master_name),
+                _ => source.to_string(),
+            };
             if !err.is_retryable() {
-                tracing::error!(source = %source, error = %err, "cannot follow");
+                tracing::error!(source = %shown, error = %err, "cannot follow");
                 return Err(err.into());
             }
             if self.progress.streaming {
@@ -190,7 +197,7 @@ impl Session {
             handler.reconnecting(&err);
             let delay = self.config.backoff.delay(self.failures);
             tracing::warn!(
-                source = %source,
+                source = %shown,
                 error = %err,
                 retry_in_ms = delay.as_millis() as u64,
                 resume_from = ?self.checkpoint.map(|cp| cp.offset),
@@ -207,6 +214,9 @@ impl Session {
         let Some(sentinels) = &self.config.sentinels else { return Ok(()) };
         let mut errors = Vec::new();
         let mut unknown = Vec::new();
+        // A sentinel's refusal of the credentials, unless another sentinel answered otherwise.
+        let mut refused = None;
+        let mut answered_otherwise = false;
         for sentinel in &sentinels.addresses {
             let answer = match connect(sentinel, None, self.config.connect_timeout).await {
                 Ok(mut conn) => probe::ask_sentinel(&mut conn, sentinels, sentinel, self.config.connect_timeout).await,
@@ -218,14 +228,28 @@ impl Session {
                     source.address = address;
                     return Ok(());
                 }
-                Ok(None) => unknown.push(sentinel.address.to_string()),
+                Ok(None) => {
+                    answered_otherwise = true;
+                    unknown.push(sentinel.address.to_string());
+                }
+                Err(e @ Error::SentinelAuth { .. }) => {
+                    tracing::warn!(sentinel = %sentinel.address, error = %e, "sentinel refused us");
+                    errors.push(e.to_string());
+                    refused.get_or_insert(e);
+                }
                 Err(e) => {
+                    answered_otherwise |= !matches!(e, Error::Connect { .. } | Error::ConnectTimeout { .. });
                     tracing::warn!(sentinel = %sentinel.address, error = %e, "sentinel did not answer");
                     errors.push(format!("{}: {e}", sentinel.address));
                 }
             }
         }
         let master_name = sentinels.master_name.clone();
+        // Every sentinel that answered refused the credentials (the others could not be
+        // reached): asking again will not help.
+        if let Some(e) = refused.filter(|_| !answered_otherwise) {
+            return Err(e);
+        }
         if errors.is_empty() {
             return Err(Error::UnknownMaster { master_name, sentinels: unknown.join(", ") });
         }

@@ -92,6 +92,18 @@ impl Sentinel {
         }
     }
 
+    /// From now on, clients must `AUTH` with `password` (the default user's, as `requirepass`
+    /// sets it; Sentinel has ACLs from 6.2). [`Sentinel::master_port`] and
+    /// [`Sentinel::known_replicas`] do not authenticate, so they stop working.
+    #[track_caller]
+    pub fn require_password(&self, password: &str) {
+        let mut client = Client::connect(self.port).unwrap_or_else(|e| panic!("sentinel: {e}"));
+        match client.cmd_str(&["ACL", "SETUSER", "default", "resetpass", &format!(">{password}")]) {
+            Ok(Reply::Status(s)) if s == "OK" => {}
+            other => panic!("sentinel answered ACL SETUSER with {other:?}"),
+        }
+    }
+
     /// Everything the sentinel has logged so far (its view of the failover).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
