@@ -25,8 +25,9 @@ pub struct FollowArgs {
     pub sources: Vec<String>,
 
     /// Find the master through these Redis Sentinels (comma-separated or repeated; port 26379
-    /// when left out), asked in turn before every connection, so a failover leads to the
-    /// promoted replica. Needs --master-name; the credential and TLS flags apply to the master.
+    /// when left out; rediss://HOST:PORT for a sentinel's TLS port), asked in turn before every
+    /// connection, so a failover leads to the promoted replica. Needs --master-name. The
+    /// credential flags apply to the master; the TLS file flags to both.
     #[arg(long = "sentinel", value_name = "HOST:PORT", value_delimiter = ',', help_heading = "Connection")]
     pub sentinels: Vec<String>,
 

@@ -88,3 +88,27 @@ fn a_sentinel_with_a_password() {
         assert!(!stderr.contains("not-it"), "the password is never shown: {stderr}");
     }
 }
+
+/// `--sentinel rediss://...`: the sentinel's TLS port, with the TLS file flags (a client
+/// certificate is required); the master itself stays plain. Without the CA the sentinel's
+/// certificate is refused: a source error at once, not endless retries.
+#[test]
+fn a_sentinel_over_tls() {
+    let server = Server::start("redis-7.0");
+    let tls_port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
+    let (ca, cert, key) = (tls_file("ca.crt"), tls_file("client.crt"), tls_file("client.key"));
+    let config = format!(
+        "tls-port {tls_port}\ntls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {ca}\ntls-auth-clients yes\n",
+        tls_file("server.crt"),
+        tls_file("server.key"),
+    );
+    let _sentinel = Sentinel::start_with("redis-7.0", "cache", server.port(), &config);
+    // The certificate names localhost, not 127.0.0.1.
+    let sentinel = format!("rediss://localhost:{tls_port}");
+    let find = ["--sentinel", sentinel.as_str(), "--master-name", "cache", "--cert", cert.as_str(), "--tls-key", &key];
+    follows(&server, &[&find[..], &["--cacert", ca.as_str()]].concat());
+
+    let mut follower = Follower::start(&find);
+    assert_eq!(follower.wait().code(), Some(4), "{}", follower.stderr());
+    assert!(follower.stderr().contains("TLS handshake"), "{}", follower.stderr());
+}

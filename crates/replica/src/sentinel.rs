@@ -14,27 +14,33 @@ pub const DEFAULT_SENTINEL_PORT: u16 = 26379;
 /// The sentinels to ask, in turn, and the name they monitor the master under.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sentinels {
-    /// Plain TCP addresses; a password on one is sent with `AUTH` before the question.
+    /// TCP addresses, with TLS where `tls` is set; a password on one is sent with `AUTH` before
+    /// the question.
     pub addresses: Vec<Source>,
     pub master_name: String,
 }
 
 impl Sentinels {
-    /// `HOST[:PORT]` entries (26379 when the port is left out) and the master's name.
+    /// `HOST[:PORT]` entries (26379 when the port is left out), or `redis://HOST[:PORT]`, or
+    /// `rediss://HOST[:PORT]` for a sentinel that speaks TLS (its `tls-port`), and the master's
+    /// name.
     pub fn parse(addresses: &[String], master_name: &str) -> Result<Sentinels, Error> {
         let bad = |text: &str, reason: &str| Error::BadSource { source_text: text.to_string(), reason: reason.into() };
         if master_name.is_empty() {
             return Err(bad("", "a sentinel needs the master's name (--master-name)"));
         }
+        const FORM: &str = "a sentinel is HOST[:PORT], as in 10.0.0.5:26379, or rediss://HOST[:PORT] for TLS";
         let addresses = addresses
             .iter()
             .map(|text| {
-                let mut source = Source::parse(&format!("redis://{text}"))
-                    .map_err(|_| bad(text, "a sentinel is HOST[:PORT], as in 10.0.0.5:26379"))?;
-                if source.password.is_some() || source.db.is_some() {
-                    return Err(bad(text, "a sentinel is HOST[:PORT], as in 10.0.0.5:26379"));
+                let hostport = ["redis://", "rediss://"].iter().find_map(|scheme| text.strip_prefix(scheme));
+                let url = if hostport.is_some() { text.clone() } else { format!("redis://{text}") };
+                let hostport = hostport.unwrap_or(text);
+                let mut source = Source::parse(&url).map_err(|_| bad(text, FORM))?;
+                if source.password.is_some() || source.db.is_some() || hostport.contains('/') {
+                    return Err(bad(text, FORM));
                 }
-                let after_host = text.rsplit_once(']').map_or(text.as_str(), |(_, after)| after);
+                let after_host = hostport.rsplit_once(']').map_or(hostport, |(_, after)| after);
                 if !after_host.contains(':') {
                     if let Address::Tcp { port, .. } = &mut source.address {
                         *port = DEFAULT_SENTINEL_PORT;
@@ -90,6 +96,17 @@ mod tests {
         let got: Vec<_> = s.addresses.iter().map(|a| a.address.clone()).collect();
         assert_eq!(got, [tcp("10.0.0.5", 26379), tcp("10.0.0.6", 5000), tcp("::1", 26379)]);
         assert_eq!(s.query(), b"*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$8\r\nmymaster\r\n");
+    }
+
+    #[test]
+    fn urls_say_whether_to_use_tls() {
+        let s = Sentinels::parse(&["rediss://10.0.0.5".into(), "redis://h:5000".into(), "h2".into()], "m").unwrap();
+        let got: Vec<_> = s.addresses.iter().map(|a| (a.address.clone(), a.tls)).collect();
+        assert_eq!(got, [(tcp("10.0.0.5", 26379), true), (tcp("h", 5000), false), (tcp("h2", 26379), false)]);
+        for wrong in ["rediss://h:1/0", "redis://:pw@h", "http://h"] {
+            let err = Sentinels::parse(&[wrong.into()], "m").unwrap_err();
+            assert!(err.to_string().contains(wrong), "{err}");
+        }
     }
 
     #[test]

@@ -137,7 +137,8 @@ impl Session {
         if config.sources.is_empty() {
             return Err(Error::NoSources);
         }
-        let tls = match config.sources.iter().any(|s| s.tls) {
+        let sentinel_tls = config.sentinels.iter().flat_map(|s| &s.addresses).any(|s| s.tls);
+        let tls = match config.sources.iter().any(|s| s.tls) || sentinel_tls {
             true => Some(config.tls.client_config()?),
             false => None,
         };
@@ -214,11 +215,13 @@ impl Session {
         let Some(sentinels) = &self.config.sentinels else { return Ok(()) };
         let mut errors = Vec::new();
         let mut unknown = Vec::new();
-        // A sentinel's refusal of the credentials, unless another sentinel answered otherwise.
+        // A sentinel's refusal of the credentials or certificates, unless another sentinel
+        // answered otherwise.
         let mut refused = None;
         let mut answered_otherwise = false;
         for sentinel in &sentinels.addresses {
-            let answer = match connect(sentinel, None, self.config.connect_timeout).await {
+            let tls = self.tls.as_ref().map(|config| (&self.config.tls, config));
+            let answer = match connect(sentinel, tls, self.config.connect_timeout).await {
                 Ok(mut conn) => probe::ask_sentinel(&mut conn, sentinels, sentinel, self.config.connect_timeout).await,
                 Err(e) => Err(e),
             };
@@ -232,9 +235,10 @@ impl Session {
                     answered_otherwise = true;
                     unknown.push(sentinel.address.to_string());
                 }
-                Err(e @ Error::SentinelAuth { .. }) => {
+                // Wrong credentials or a refused certificate: a configuration mistake.
+                Err(e) if !e.is_retryable() => {
                     tracing::warn!(sentinel = %sentinel.address, error = %e, "sentinel refused us");
-                    errors.push(e.to_string());
+                    errors.push(format!("{}: {e}", sentinel.address));
                     refused.get_or_insert(e);
                 }
                 Err(e) => {
@@ -245,8 +249,8 @@ impl Session {
             }
         }
         let master_name = sentinels.master_name.clone();
-        // Every sentinel that answered refused the credentials (the others could not be
-        // reached): asking again will not help.
+        // Every sentinel that answered refused the credentials or certificates (the others
+        // could not be reached): asking again will not help.
         if let Some(e) = refused.filter(|_| !answered_otherwise) {
             return Err(e);
         }

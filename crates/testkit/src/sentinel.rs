@@ -29,6 +29,17 @@ impl Sentinel {
     }
 
     pub fn try_start(server: &str, master_name: &str, master_port: u16) -> Result<Sentinel, Error> {
+        Self::try_start_with(server, master_name, master_port, "")
+    }
+
+    /// [`Sentinel::start`] with more lines for its config file (a `tls-port` and its files,
+    /// say). Its plain port stays open for the test's own questions.
+    #[track_caller]
+    pub fn start_with(server: &str, master_name: &str, master_port: u16, config: &str) -> Sentinel {
+        Self::try_start_with(server, master_name, master_port, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn try_start_with(server: &str, master_name: &str, master_port: u16, extra: &str) -> Result<Sentinel, Error> {
         let install = installation(server)?;
         let binary = install.server_binary()?;
         let dir = tempfile::Builder::new()
@@ -40,7 +51,7 @@ impl Sentinel {
             "port {port}\nbind 127.0.0.1\ndir {dir}\n\
              sentinel monitor {master_name} 127.0.0.1 {master_port} 1\n\
              sentinel down-after-milliseconds {master_name} 500\n\
-             sentinel failover-timeout {master_name} 5000\n",
+             sentinel failover-timeout {master_name} 5000\n{extra}",
             dir = dir.path().display()
         );
         let config_path = dir.path().join("sentinel.conf");
