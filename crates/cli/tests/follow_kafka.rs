@@ -108,11 +108,7 @@ fn kill_and_resume_into_kafka() {
     drop(first);
 
     // The writes go on while nobody follows.
-    let deadline = Instant::now() + WITHIN;
-    while writer.done() < killed_at + 300 {
-        assert!(Instant::now() < deadline, "the writer is stuck");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    writer.wait_until_done(killed_at + 300);
     let mut second = start(args(&["--from", "checkpoint"]));
     let resumed = writer.done();
     wait_until("writes delivered after the resume", &mut second, || writer.done() > resumed + 500);

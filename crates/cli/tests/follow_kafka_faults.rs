@@ -115,11 +115,7 @@ fn broker_restart_mid_stream(kafka_opts: &[&str]) {
 
     broker.restart();
     let writes_after_restart = writer.done();
-    let deadline = Instant::now() + WITHIN;
-    while writer.done() < writes_after_restart + 500 {
-        assert!(Instant::now() < deadline, "the writer is stuck");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    writer.wait_until_done(writes_after_restart + 500);
     let last = writer.stop();
     assert_acked_within(&master, WITHIN);
     let peak_rss = proc_status_bytes(follower.pid(), "VmHWM");

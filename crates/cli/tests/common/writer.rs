@@ -4,6 +4,9 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::follow::WITHIN;
 
 pub struct BackgroundWriter {
     stop: Arc<AtomicBool>,
@@ -34,6 +37,17 @@ impl BackgroundWriter {
     /// Rounds completed so far.
     pub fn done(&self) -> u64 {
         self.done.load(Ordering::SeqCst)
+    }
+
+    /// Waits (bounded) until `rounds` rounds are done: writes made meanwhile, say while nobody
+    /// follows or while a broker restarts.
+    #[track_caller]
+    pub fn wait_until_done(&self, rounds: u64) {
+        let deadline = Instant::now() + WITHIN;
+        while self.done() < rounds {
+            assert!(Instant::now() < deadline, "the writer is stuck at round {} of {rounds}", self.done());
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Stops after the current round; returns the number of the last round.
